@@ -1,0 +1,99 @@
+"""pycrm: an embeddable CRM library.
+
+Everything public is importable from here; submodules are implementation details unless the
+documentation names them (``pycrm.testing``, ``pycrm.storage``).
+"""
+
+from pycrm.clock import Clock, FixedClock, SystemClock
+from pycrm.crm import CRM
+from pycrm.domain import (
+    AuditEntry,
+    ChangeKind,
+    Contact,
+    Customer,
+    CustomerKind,
+    DomainEvent,
+    Entity,
+    Gender,
+    Interaction,
+    InteractionChannel,
+    LifecycleStatus,
+    Money,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Priority,
+    Task,
+    TaskStatus,
+    cancel_task,
+    complete_task,
+)
+from pycrm.domain.personal import mask_email, mask_phone
+from pycrm.errors import (
+    AlreadyExists,
+    ConcurrencyConflict,
+    ConfigurationError,
+    IllegalTransition,
+    NotFound,
+    PermissionDenied,
+    PluginError,
+    PycrmError,
+    SessionClosed,
+    ValidationError,
+)
+from pycrm.notify import Notification, NotificationChannel
+from pycrm.paging import Page
+from pycrm.plugins import ENTRY_POINT_GROUP, PluginLoadError, hookimpl, hookspec
+from pycrm.session import AuditLog, Repository, Session
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CRM",
+    "ENTRY_POINT_GROUP",
+    "AlreadyExists",
+    "AuditEntry",
+    "AuditLog",
+    "ChangeKind",
+    "Clock",
+    "ConcurrencyConflict",
+    "ConfigurationError",
+    "Contact",
+    "Customer",
+    "CustomerKind",
+    "DomainEvent",
+    "Entity",
+    "FixedClock",
+    "Gender",
+    "IllegalTransition",
+    "Interaction",
+    "InteractionChannel",
+    "LifecycleStatus",
+    "Money",
+    "NotFound",
+    "Notification",
+    "NotificationChannel",
+    "Order",
+    "OrderLine",
+    "OrderStatus",
+    "Page",
+    "PermissionDenied",
+    "PluginError",
+    "PluginLoadError",
+    "Priority",
+    "PycrmError",
+    "Repository",
+    "Session",
+    "SessionClosed",
+    "SystemClock",
+    "Task",
+    "TaskStatus",
+    "ValidationError",
+    "__version__",
+    "cancel_task",
+    "complete_task",
+    "hookimpl",
+    "hookspec",
+    "mask_email",
+    "mask_phone",
+]

@@ -1,0 +1,171 @@
+"""The facade a host holds: ``CRM.open(url)`` wires a store, a clock, plugins and channels."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType, TracebackType
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from pycrm.clock import Clock, SystemClock
+from pycrm.domain import DomainEvent
+from pycrm.domain import _convert as conv
+from pycrm.errors import ConfigurationError, PluginError, ValidationError
+from pycrm.notify import NotificationChannel
+from pycrm.plugins import (
+    PluginLoadError,
+    load_entrypoint_plugins,
+    new_plugin_manager,
+    register_plugins,
+)
+from pycrm.session import Session
+from pycrm.storage.memory import MemoryStore
+from pycrm.storage.protocols import Store
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+log = logging.getLogger("pycrm")
+
+DEFAULT_URL = "sqlite:///pycrm.db"
+
+
+class CRM:
+    """One CRM: a store, a clock, and its own plugin manager (no global state).
+
+    Prefer the named constructors :meth:`open` (SQL databases) and :meth:`memory`; the plain
+    constructor takes any object implementing :class:`pycrm.storage.Store`.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Clock | None = None,
+        plugins: Iterable[Any] = (),
+        load_entrypoints: bool = False,
+    ) -> None:
+        if clock is not None and not isinstance(clock, Clock):
+            raise ValidationError("clock", "must have a now() method returning a datetime")
+        self.store = store
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.plugins: pluggy.PluginManager = new_plugin_manager()
+        register_plugins(self.plugins, plugins)
+        self.plugin_errors: list[PluginLoadError] = (
+            load_entrypoint_plugins(self.plugins) if load_entrypoints else []
+        )
+        self._channels: dict[str, NotificationChannel] = {}
+        self.plugins.hook.pycrm_notification_channels(register=self._register_channel)
+        self._closed = False
+        self.plugins.hook.pycrm_startup(crm=self)
+
+    @classmethod
+    def open(
+        cls,
+        url: str | Engine = DEFAULT_URL,
+        *,
+        clock: Clock | None = None,
+        plugins: Iterable[Any] = (),
+        table_prefix: str = "crm_",
+        schema: str | None = None,
+        load_entrypoints: bool = False,
+        create_schema: bool = True,
+    ) -> CRM:
+        """Open a CRM on a SQL database given by URL or by a host's SQLAlchemy ``Engine``.
+
+        ``sqlite:///file.db`` (the default) is the embedded mode. With ``create_schema`` the
+        migrations create or upgrade pycrm's tables; pass ``False`` when the host manages the
+        schema through its own Alembic and :func:`pycrm.define_tables`.
+        """
+        from pycrm.storage.sqlalchemy import SqlStore
+
+        prefix = conv.check_text(table_prefix, "table_prefix", max_length=20, required=True)
+        if isinstance(url, str):
+            conv.check_text(url, "url", max_length=2000, required=True)
+            store = SqlStore.from_url(url, table_prefix=prefix or "", schema=schema)
+        else:
+            store = SqlStore(url, table_prefix=prefix or "", schema=schema)
+        if create_schema:
+            store.ensure_schema()
+        return cls(store, clock=clock, plugins=plugins, load_entrypoints=load_entrypoints)
+
+    @classmethod
+    def memory(
+        cls,
+        *,
+        clock: Clock | None = None,
+        plugins: Iterable[Any] = (),
+        load_entrypoints: bool = False,
+    ) -> CRM:
+        """A CRM whose data lives in this process only: for tests, notebooks and trials."""
+        return cls(MemoryStore(), clock=clock, plugins=plugins, load_entrypoints=load_entrypoints)
+
+    def session(self, *, actor: str = "system", connection: Connection | None = None) -> Session:
+        """A unit of work acting as ``actor`` (recorded in the audit log).
+
+        With ``connection`` (a host's SQLAlchemy ``Connection`` inside a transaction), the
+        session joins the host's transaction: its changes commit or roll back with the host's,
+        and events reach plugins only once the host commits.
+        """
+        if self._closed:
+            raise ConfigurationError("this CRM has been closed")
+        actor = conv.check_text(actor, "actor", max_length=120, required=True) or "system"
+        tx = self.store.begin(connection=connection)
+        return Session(self, tx, actor=actor, deliver=self._deliver)
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Bring pycrm's tables to ``revision`` with the shipped migrations (SQL stores only)."""
+        upgrade = getattr(self.store, "upgrade", None)
+        if upgrade is None:
+            raise ConfigurationError(f"{type(self.store).__name__} has no schema to migrate")
+        upgrade(revision=revision)
+
+    @property
+    def channels(self) -> Mapping[str, NotificationChannel]:
+        """Notification channels registered by plugins, by name."""
+        return MappingProxyType(self._channels)
+
+    def _register_channel(self, channel: NotificationChannel) -> None:
+        if not isinstance(channel, NotificationChannel):
+            raise PluginError(repr(channel), "a channel needs a name and a send() method")
+        if channel.name in self._channels:
+            raise PluginError(channel.name, "a channel with this name is already registered")
+        self._channels[channel.name] = channel
+
+    def _deliver(self, events: list[DomainEvent]) -> None:
+        # Called after commit: the changes are durable, so one failing plugin must neither
+        # undo them nor keep the event from the other plugins.
+        impls = list(reversed(self.plugins.hook.pycrm_event.get_hookimpls()))
+        if not impls:
+            return
+        for event in events:
+            arguments = {"event": event, "crm": self}
+            for impl in impls:
+                try:
+                    impl.function(*(arguments[name] for name in impl.argnames))
+                except Exception:
+                    log.exception("plugin %r failed on %s", impl.plugin_name, event.name)
+
+    def close(self) -> None:
+        """Tell plugins, then release the store's connections. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self.plugins.hook.pycrm_shutdown(crm=self)
+        self.store.close()
+
+    def __enter__(self) -> CRM:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<CRM store={self.store!r} clock={self.clock!r}>"

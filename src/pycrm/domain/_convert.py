@@ -1,0 +1,294 @@
+"""attrs converters that turn outside values into domain values or raise a field-named error.
+
+Each factory returns an ``attrs.Converter`` that knows its field, so a bad value anywhere in
+the domain surfaces as ``ValidationError("field", "problem")`` and never as a bare
+``TypeError`` from deep inside.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+import attrs
+
+from pycrm.errors import ValidationError
+
+E = TypeVar("E", bound=enum.Enum)
+T = TypeVar("T")
+
+_UTC = timezone.utc
+
+
+def _field_converter(fn: Callable[[Any, str], T]) -> attrs.Converter:  # type: ignore[type-arg]
+    return attrs.Converter(lambda value, field: fn(value, field.name), takes_field=True)  # type: ignore[misc]
+
+
+def check_text(value: Any, field: str, *, max_length: int, required: bool) -> str | None:
+    if value is None:
+        if required:
+            raise ValidationError(field, "is required")
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(field, f"expected text, got {type(value).__name__}", value=value)
+    text = value.strip()
+    if not text:
+        if required:
+            raise ValidationError(field, "must not be blank")
+        return None
+    if len(text) > max_length:
+        raise ValidationError(field, f"longer than {max_length} characters", value=value)
+    return text
+
+
+def text(max_length: int = 200) -> attrs.Converter:  # type: ignore[type-arg]
+    """Required, stripped, non-blank text of at most ``max_length`` characters."""
+    return _field_converter(lambda v, f: check_text(v, f, max_length=max_length, required=True))
+
+
+def optional_text(max_length: int = 200) -> attrs.Converter:  # type: ignore[type-arg]
+    """Like :func:`text`, but ``None`` and blank text become ``None``."""
+    return _field_converter(lambda v, f: check_text(v, f, max_length=max_length, required=False))
+
+
+def check_datetime(value: Any, field: str, *, required: bool) -> datetime | None:
+    if value is None:
+        if required:
+            raise ValidationError(field, "is required")
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValidationError(field, "not an ISO 8601 date and time", value=value) from None
+    if not isinstance(value, datetime):
+        raise ValidationError(field, f"expected a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError(field, "must be timezone-aware (naive datetimes are ambiguous)")
+    return value if value.tzinfo is _UTC else value.astimezone(_UTC)
+
+
+def aware_datetime() -> attrs.Converter:  # type: ignore[type-arg]
+    """A timezone-aware datetime (or ISO string), normalised to UTC."""
+    return _field_converter(lambda v, f: check_datetime(v, f, required=True))
+
+
+def optional_datetime() -> attrs.Converter:  # type: ignore[type-arg]
+    return _field_converter(lambda v, f: check_datetime(v, f, required=False))
+
+
+def check_date(value: Any, field: str) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        raise ValidationError(field, "expected a date, got a datetime", value=value)
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValidationError(field, "not an ISO 8601 date", value=value) from None
+    if not isinstance(value, date):
+        raise ValidationError(field, f"expected a date, got {type(value).__name__}")
+    return value
+
+
+def optional_date() -> attrs.Converter:  # type: ignore[type-arg]
+    return _field_converter(check_date)
+
+
+def check_enum(value: Any, field: str, enum_type: type[E]) -> E:
+    if isinstance(value, enum_type):
+        return value
+    try:
+        return enum_type(value)
+    except ValueError:
+        allowed = ", ".join(repr(m.value) for m in enum_type)
+        raise ValidationError(field, f"must be one of {allowed}", value=value) from None
+
+
+def choice(enum_type: type[E]) -> attrs.Converter:  # type: ignore[type-arg]
+    """An enum member, or its value as text."""
+    return _field_converter(lambda v, f: check_enum(v, f, enum_type))
+
+
+def optional_choice(enum_type: type[E]) -> attrs.Converter:  # type: ignore[type-arg]
+    return _field_converter(lambda v, f: None if v is None else check_enum(v, f, enum_type))
+
+
+def check_int(value: Any, field: str, *, minimum: int | None, required: bool) -> int | None:
+    if value is None:
+        if required:
+            raise ValidationError(field, "is required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(field, f"expected a whole number, got {type(value).__name__}")
+    if minimum is not None and value < minimum:
+        raise ValidationError(field, f"must be at least {minimum}", value=value)
+    return value
+
+
+def integer(minimum: int | None = None) -> attrs.Converter:  # type: ignore[type-arg]
+    return _field_converter(lambda v, f: check_int(v, f, minimum=minimum, required=True))
+
+
+def optional_integer(minimum: int | None = None) -> attrs.Converter:  # type: ignore[type-arg]
+    return _field_converter(lambda v, f: check_int(v, f, minimum=minimum, required=False))
+
+
+def check_decimal(value: Any, field: str) -> Decimal:
+    if isinstance(value, float):
+        raise ValidationError(field, "floats are inexact; pass a Decimal, int or str", value=value)
+    if isinstance(value, bool):
+        raise ValidationError(field, "expected a number, got bool")
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        raise ValidationError(field, "not a decimal number", value=value) from None
+    if not number.is_finite():
+        raise ValidationError(field, "must be finite", value=value)
+    return number
+
+
+def decimal() -> attrs.Converter:  # type: ignore[type-arg]
+    return _field_converter(check_decimal)
+
+
+_TAG = re.compile(r"^[^\s,][^,]{0,79}$")
+
+
+def check_tags(value: Any, field: str) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    if isinstance(value, str):
+        raise ValidationError(field, "expected a collection of tags, got a single string")
+    if isinstance(value, frozenset) and all(type(t) is str for t in value):
+        items: Iterable[Any] = value
+    elif isinstance(value, Iterable):
+        items = list(value)
+    else:
+        raise ValidationError(field, f"expected a collection of tags, got {type(value).__name__}")
+    tags = set()
+    for tag in items:
+        if not isinstance(tag, str):
+            raise ValidationError(field, f"tags are text, got {type(tag).__name__}", value=tag)
+        tag = tag.strip()
+        if not _TAG.match(tag):
+            raise ValidationError(
+                field, "a tag is 1 to 80 characters, no commas, not blank", value=tag
+            )
+        tags.add(tag)
+    return frozenset(tags)
+
+
+def tag_set() -> attrs.Converter:  # type: ignore[type-arg]
+    """A frozenset of stripped tags such as ``"purchase-intent:software"``."""
+    return _field_converter(check_tags)
+
+
+def check_json_object(value: Any, field: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValidationError(field, f"expected a mapping, got {type(value).__name__}")
+    if not value:
+        return {}
+    try:
+        copy: dict[str, Any] = json.loads(json.dumps(dict(value), allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(field, f"must be JSON-serialisable ({exc})") from None
+    if any(not isinstance(k, str) for k in value):
+        raise ValidationError(field, "keys must be text")
+    return copy
+
+
+def json_object() -> attrs.Converter:  # type: ignore[type-arg]
+    """A JSON-able dict, deep-copied so the caller's object cannot change the entity."""
+    return _field_converter(check_json_object)
+
+
+def check_str_mapping(value: Any, field: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValidationError(field, f"expected a mapping, got {type(value).__name__}")
+    result = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not isinstance(item, str):
+            raise ValidationError(field, "keys and values must be text")
+        if item.strip():
+            result[key.strip()] = item.strip()
+    return result
+
+
+def str_mapping() -> attrs.Converter:  # type: ignore[type-arg]
+    return _field_converter(check_str_mapping)
+
+
+def check_text_tuple(value: Any, field: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = (value,)
+    if not isinstance(value, Iterable):
+        raise ValidationError(field, f"expected a list of text, got {type(value).__name__}")
+    items = []
+    for item in value:
+        checked = check_text(item, field, max_length=2000, required=False)
+        if checked is not None:
+            items.append(checked)
+    return tuple(items)
+
+
+def text_tuple() -> attrs.Converter:  # type: ignore[type-arg]
+    """A tuple of non-blank texts; a single string becomes a one-item tuple."""
+    return _field_converter(check_text_tuple)
+
+
+def check_bool(value: Any, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError(field, f"expected True or False, got {type(value).__name__}")
+    return value
+
+
+def boolean() -> attrs.Converter:  # type: ignore[type-arg]
+    return _field_converter(check_bool)
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^\+?[0-9]{3,20}$")
+_PHONE_NOISE = str.maketrans("", "", " -().\u00a0")
+
+
+def check_email(value: Any, field: str) -> str | None:
+    email = check_text(value, field, max_length=254, required=False)
+    if email is None:
+        return None
+    if not _EMAIL.match(email):
+        raise ValidationError(field, "not an email address", value=value)
+    local, _, domain = email.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def email() -> attrs.Converter:  # type: ignore[type-arg]
+    """An optional email address; the domain part is lower-cased."""
+    return _field_converter(check_email)
+
+
+def check_phone(value: Any, field: str) -> str | None:
+    phone = check_text(value, field, max_length=40, required=False)
+    if phone is None:
+        return None
+    compact = phone.translate(_PHONE_NOISE)
+    if not _PHONE.match(compact):
+        raise ValidationError(field, "a phone number is 3 to 20 digits with an optional +")
+    return compact
+
+
+def phone() -> attrs.Converter:  # type: ignore[type-arg]
+    """An optional phone number with spaces, dashes and brackets removed."""
+    return _field_converter(check_phone)

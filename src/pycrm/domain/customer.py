@@ -1,0 +1,149 @@
+"""Customers: companies and people, with where they came from and who looks after them."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+import attrs
+
+from pycrm.domain import _convert as conv
+from pycrm.domain.entity import Entity
+from pycrm.domain.money import Money
+from pycrm.domain.personal import mask_email, mask_phone, mask_text
+from pycrm.errors import ValidationError
+
+
+class CustomerKind(str, enum.Enum):
+    COMPANY = "company"
+    PERSON = "person"
+
+
+class Priority(str, enum.Enum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class LifecycleStatus(str, enum.Enum):
+    """Where a customer stands: not yet buying, buying, gone quiet, gone, or never won."""
+
+    PROSPECT = "prospect"
+    ACTIVE = "active"
+    DORMANT = "dormant"
+    CHURNED = "churned"
+    LOST = "lost"
+
+
+class Gender(str, enum.Enum):
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+    UNDISCLOSED = "undisclosed"
+
+
+COMPANY_ONLY_FIELDS = ("industry", "employees", "yearly_revenue", "founded_on", "website")
+PERSON_ONLY_FIELDS = ("honorific", "gender", "birthday", "employer", "position")
+
+
+def _optional_money(value: Any, field: attrs.Attribute) -> Money | None:  # type: ignore[type-arg]
+    if value is None or isinstance(value, Money):
+        return value
+    raise ValidationError(field.name, f"expected Money, got {type(value).__name__}")
+
+
+@attrs.frozen(kw_only=True)
+class Customer(Entity):
+    """A company or a person the business sells to.
+
+    Company-only fields (industry, size, founding date, website) and person-only fields
+    (honorific, gender, birthday, employer, position) are rejected on the other kind, so a
+    record never carries data that means nothing for it. Phone, email and member id are
+    personal data and masked in ``repr``.
+    """
+
+    ENTITY_TYPE: ClassVar[str] = "customer"
+    ID_PREFIX: ClassVar[str] = "cus"
+
+    kind: CustomerKind = attrs.field(converter=conv.choice(CustomerKind))
+    name: str = attrs.field(converter=conv.text(200))
+    # Company
+    industry: str | None = attrs.field(default=None, converter=conv.optional_text(80))
+    employees: int | None = attrs.field(default=None, converter=conv.optional_integer(0))
+    yearly_revenue: Money | None = attrs.field(
+        default=None,
+        converter=attrs.Converter(_optional_money, takes_field=True),  # type: ignore[misc]
+    )
+    founded_on: date | None = attrs.field(default=None, converter=conv.optional_date())
+    website: str | None = attrs.field(default=None, converter=conv.optional_text(200))
+    # Person
+    honorific: str | None = attrs.field(default=None, converter=conv.optional_text(40))
+    gender: Gender | None = attrs.field(default=None, converter=conv.optional_choice(Gender))
+    birthday: date | None = attrs.field(default=None, converter=conv.optional_date())
+    employer: str | None = attrs.field(default=None, converter=conv.optional_text(200))
+    position: str | None = attrs.field(default=None, converter=conv.optional_text(120))
+    # Both
+    region: str | None = attrs.field(default=None, converter=conv.optional_text(120))
+    phone: str | None = attrs.field(default=None, converter=conv.phone(), repr=mask_phone)
+    email: str | None = attrs.field(default=None, converter=conv.email(), repr=mask_email)
+    source_channel: str | None = attrs.field(default=None, converter=conv.optional_text(60))
+    captured_at: datetime | None = attrs.field(default=None, converter=conv.optional_datetime())
+    tags: frozenset[str] = attrs.field(factory=frozenset, converter=conv.tag_set())
+    priority: Priority = attrs.field(default=Priority.MEDIUM, converter=conv.choice(Priority))
+    owner: str | None = attrs.field(default=None, converter=conv.optional_text(120))
+    team: str | None = attrs.field(default=None, converter=conv.optional_text(120))
+    status: LifecycleStatus = attrs.field(
+        default=LifecycleStatus.PROSPECT, converter=conv.choice(LifecycleStatus)
+    )
+    member_id: str | None = attrs.field(
+        default=None, converter=conv.optional_text(64), repr=mask_text
+    )
+    custom_fields: dict[str, Any] = attrs.field(
+        factory=dict, converter=conv.json_object(), hash=False
+    )
+
+    def __attrs_post_init__(self) -> None:
+        foreign = PERSON_ONLY_FIELDS if self.kind is CustomerKind.COMPANY else COMPANY_ONLY_FIELDS
+        for name in foreign:
+            if getattr(self, name) is not None:
+                raise ValidationError(name, f"does not apply to a {self.kind.value} customer")
+
+    @property
+    def is_company(self) -> bool:
+        return self.kind is CustomerKind.COMPANY
+
+    @classmethod
+    def company(cls, name: str, **fields: Any) -> Customer:
+        """A company customer; ``fields`` are any other :class:`Customer` fields."""
+        return cls(kind=CustomerKind.COMPANY, name=name, **fields)
+
+    @classmethod
+    def person(cls, name: str, **fields: Any) -> Customer:
+        """A person customer; ``fields`` are any other :class:`Customer` fields."""
+        return cls(kind=CustomerKind.PERSON, name=name, **fields)
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Customer:
+        """Build from outside data (a CSV row, a host's dict), rejecting unknown keys.
+
+        ``yearly_revenue`` may be given as Money or as ``yearly_revenue_amount`` plus
+        ``yearly_revenue_currency``; ``tags`` may be a comma-separated string.
+        """
+        data = dict(row)
+        amount = data.pop("yearly_revenue_amount", None)
+        currency = data.pop("yearly_revenue_currency", None)
+        if amount is not None or currency is not None:
+            if currency is None:
+                raise ValidationError("yearly_revenue_currency", "is required with an amount")
+            data["yearly_revenue"] = Money(amount, currency)
+        if isinstance(data.get("tags"), str):
+            data["tags"] = [t for t in data["tags"].split(",") if t.strip()]
+        unknown = set(data) - _CUSTOMER_FIELDS
+        if unknown:
+            raise ValidationError(sorted(unknown)[0], "is not a customer field")
+        return cls(**data)
+
+
+_CUSTOMER_FIELDS = frozenset(a.name for a in attrs.fields(Customer))

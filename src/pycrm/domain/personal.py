@@ -1,0 +1,60 @@
+"""Masking of personal data for ``repr``, logs, audit entries and exports.
+
+Masks keep enough to recognise a record (``138****5678``, ``z***@example.com``) and never
+the whole value. They are applied by default; showing raw values is an explicit choice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """``13812345678`` -> ``138****5678``; short numbers keep only their last two digits."""
+    if phone is None:
+        return None
+    digits = phone.strip()
+    if len(digits) >= 7:
+        return f"{digits[:3]}****{digits[-4:]}"
+    return "*" * max(len(digits) - 2, 1) + digits[-2:]
+
+
+def mask_email(email: str | None) -> str | None:
+    """``zhang.wei@example.com`` -> ``z***@example.com``."""
+    if email is None:
+        return None
+    local, sep, domain = email.partition("@")
+    if not sep:
+        return mask_text(email)
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_text(value: str | None) -> str | None:
+    """Generic mask for identifiers: first and last character only."""
+    if value is None:
+        return None
+    if len(value) <= 2:
+        return "*" * len(value)
+    return f"{value[0]}{'*' * (len(value) - 2)}{value[-1]}"
+
+
+def mask_mapping(values: dict[str, str]) -> dict[str, str | None]:
+    return {key: mask_text(value) for key, value in values.items()}
+
+
+PERSONAL_FIELDS: dict[str, Callable[[Any], Any]] = {
+    "phone": mask_phone,
+    "email": mask_email,
+    "member_id": mask_text,
+    "messaging_ids": mask_mapping,
+}
+"""Field name -> masking function, used wherever an entity's values leave the domain."""
+
+
+def mask_value(field: str, value: object) -> object:
+    """Mask ``value`` if ``field`` holds personal data, else return it unchanged."""
+    masker = PERSONAL_FIELDS.get(field)
+    if masker is None or value is None:
+        return value
+    return masker(value)

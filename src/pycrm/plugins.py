@@ -1,0 +1,118 @@
+"""Extension points: pluggy hookspecs named ``pycrm_*`` and the ``pycrm`` entry-point group.
+
+Each :class:`pycrm.CRM` has its own plugin manager, so two CRMs in one process never share
+plugins. Built-in parts register through these same hooks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import pluggy
+
+from pycrm.domain import DomainEvent
+
+if TYPE_CHECKING:
+    from pycrm.crm import CRM
+    from pycrm.notify import NotificationChannel
+
+PROJECT = "pycrm"
+ENTRY_POINT_GROUP = "pycrm"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+"""Decorate plugin functions with ``@pycrm.hookimpl`` to implement a ``pycrm_*`` hook."""
+
+log = logging.getLogger("pycrm.plugins")
+
+
+class HookSpecs:
+    """The hooks a pycrm plugin may implement."""
+
+    @hookspec
+    def pycrm_startup(self, crm: CRM) -> None:
+        """Called once when a CRM has opened and every plugin is registered.
+
+        :param crm: the CRM that opened.
+
+        All implementations run; use it to read configuration or warm caches.
+        """
+
+    @hookspec
+    def pycrm_event(self, event: DomainEvent, crm: CRM) -> None:
+        """Called for each domain event after the session that raised it has committed.
+
+        :param event: the event, e.g. ``event.name == "customer.created"``.
+        :param crm: the CRM whose session committed.
+
+        All implementations run, in the order pluggy calls them. A rolled-back session fires
+        nothing. An exception in one implementation is logged and does not stop the others
+        (the change is already committed).
+        """
+
+    @hookspec
+    def pycrm_notification_channels(
+        self, register: Callable[[NotificationChannel], None]
+    ) -> None:
+        """Called once at startup so a plugin can add notification channels.
+
+        :param register: call it with each channel object (``name`` plus ``send()``).
+
+        All implementations run; a second channel with a name already taken is an error.
+        """
+
+    @hookspec
+    def pycrm_shutdown(self, crm: CRM) -> None:
+        """Called once when a CRM is closed, before its store is released.
+
+        :param crm: the CRM being closed.
+
+        All implementations run.
+        """
+
+
+@attrs.frozen
+class PluginLoadError:
+    """A plugin that could not be loaded: reported, skipped, not fatal."""
+
+    name: str
+    error: str
+
+
+def new_plugin_manager() -> pluggy.PluginManager:
+    manager = pluggy.PluginManager(PROJECT)
+    manager.add_hookspecs(HookSpecs)
+    return manager
+
+
+def register_plugins(manager: pluggy.PluginManager, plugins: Iterable[Any]) -> None:
+    """Register plugin objects or modules given by the host; errors here are the host's bug."""
+    for plugin in plugins:
+        manager.register(plugin)
+
+
+def load_entrypoint_plugins(
+    manager: pluggy.PluginManager, group: str = ENTRY_POINT_GROUP
+) -> list[PluginLoadError]:
+    """Load every plugin of the entry-point group, each on its own, so one broken plugin is
+    reported (logged and returned) and the rest still load."""
+    failures: list[PluginLoadError] = []
+    for entry_point in _entry_points(group):
+        if manager.get_plugin(entry_point.name) is not None:
+            continue
+        try:
+            plugin = entry_point.load()
+            manager.register(plugin, name=entry_point.name)
+        except Exception as exc:  # a broken third-party plugin must not stop the host
+            message = f"{type(exc).__name__}: {exc}"
+            log.warning("skipping pycrm plugin %r: %s", entry_point.name, message)
+            failures.append(PluginLoadError(entry_point.name, message))
+    return failures
+
+
+def _entry_points(group: str) -> list[EntryPoint]:
+    return sorted(entry_points(group=group), key=lambda ep: ep.name)

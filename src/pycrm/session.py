@@ -1,0 +1,383 @@
+"""The unit of work a host uses: ``with crm.session(actor=...) as s:``.
+
+The session sits between callers and a store: it checks references between entities, stamps
+times from the CRM's clock, keeps versions, writes the audit log and collects domain events,
+which reach plugins only after the store says the changes are durable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import attrs
+
+from pycrm.domain import (
+    AuditEntry,
+    ChangeKind,
+    Contact,
+    Customer,
+    DomainEvent,
+    Entity,
+    Interaction,
+    Order,
+    Task,
+)
+from pycrm.domain import _convert as conv
+from pycrm.domain.audit import diff, masked_changes, snapshot
+from pycrm.errors import ConcurrencyConflict, NotFound, SessionClosed, ValidationError
+from pycrm.paging import Page
+from pycrm.storage.protocols import EntityTable, StoreTransaction
+from pycrm.storage.spec import DEPENDENTS, SPEC_BY_TYPE, EntitySpec
+
+if TYPE_CHECKING:
+    from pycrm.crm import CRM
+
+E = TypeVar("E", bound=Entity)
+
+MAX_PAGE = 10_000
+BULK_BATCH = 5_000
+
+
+class Repository(Generic[E]):
+    """Add, read, change and remove one kind of entity inside a session.
+
+    Every method validates its arguments and raises a :class:`pycrm.PycrmError` subclass on
+    bad input; nothing is written until the session commits.
+    """
+
+    def __init__(self, session: Session, spec: EntitySpec) -> None:
+        self._session = session
+        self._spec = spec
+        self._entity_type = spec.entity_type
+
+    @property
+    def _table(self) -> EntityTable[E]:
+        return self._session._tx.table(self._entity_type)
+
+    def _check_type(self, entity: object) -> E:
+        if not isinstance(entity, self._spec.cls):
+            raise ValidationError(
+                self._entity_type,
+                f"expected a {self._spec.cls.__name__}, got {type(entity).__name__}",
+            )
+        return entity  # type: ignore[return-value]
+
+    def _check_references(self, entities: Iterable[E]) -> None:
+        for field, target in self._spec.references.items():
+            wanted = {getattr(e, field) for e in entities} - {None}
+            if not wanted:
+                continue
+            found = self._session._tx.table(target).existing(wanted)
+            missing = wanted - found
+            if missing:
+                raise ValidationError(field, f"no {target} with id {sorted(missing)[0]!r}")
+
+    def add(self, entity: E) -> E:
+        """Store a new entity; returns it as stored (with its timestamps)."""
+        self._session._check_open()
+        entity = self._check_type(entity)
+        self._check_references([entity])
+        now = self._session.now
+        stored = attrs.evolve(entity, version=1, created_at=now, updated_at=now)  # type: ignore[misc]
+        self._table.insert(stored)
+        self._session._record(ChangeKind.CREATED, stored, {})
+        return stored
+
+    def add_many(self, entities: Iterable[E], *, batch_size: int = BULK_BATCH) -> int:
+        """The bulk path: store many new entities set-based, ``batch_size`` rows per statement.
+
+        One audit entry per entity and one ``<type>.bulk_created`` event for the whole call.
+        Returns how many were stored.
+        """
+        self._session._check_open()
+        conv.check_int(batch_size, "batch_size", minimum=1, required=True)
+        now = self._session.now
+        ids: list[str] = []
+        batch: list[E] = []
+        for entity in entities:
+            batch.append(self._check_type(entity))
+            if len(batch) >= batch_size:
+                ids.extend(self._insert_batch(batch, now))
+                batch = []
+        if batch:
+            ids.extend(self._insert_batch(batch, now))
+        if ids:
+            self._session._events.append(
+                DomainEvent(
+                    kind=ChangeKind.BULK_CREATED,
+                    entity_type=self._entity_type,
+                    entity_id=None,
+                    at=now,
+                    actor=self._session.actor,
+                    entity_ids=tuple(ids),
+                )
+            )
+        return len(ids)
+
+    def _insert_batch(self, batch: list[E], now: datetime) -> list[str]:
+        self._check_references(batch)
+        stamped = [
+            attrs.evolve(e, version=1, created_at=now, updated_at=now)  # type: ignore[misc]
+            for e in batch
+        ]
+        self._table.insert_many(stamped)
+        actor = self._session.actor
+        self._session._tx.audit.append(
+            [
+                AuditEntry(
+                    at=now,
+                    actor=actor,
+                    action=ChangeKind.CREATED,
+                    entity_type=self._entity_type,
+                    entity_id=e.id,
+                    customer_id=_customer_id(e),
+                )
+                for e in stamped
+            ]
+        )
+        return [e.id for e in stamped]
+
+    def get(self, entity_id: str) -> E:
+        """The stored entity with ``entity_id``; raises :class:`pycrm.NotFound`."""
+        found = self.get_or_none(entity_id)
+        if found is None:
+            raise NotFound(self._entity_type, entity_id)
+        return found
+
+    def get_or_none(self, entity_id: str) -> E | None:
+        self._session._check_open()
+        conv.check_text(entity_id, "id", max_length=64, required=True)
+        return self._table.get(entity_id)
+
+    def update(self, entity: E) -> E:
+        """Save a changed entity (made with ``evolve``) and return it with its new version.
+
+        Raises :class:`pycrm.ConcurrencyConflict` if the stored version is not
+        ``entity.version`` (someone else saved a change since it was read), and
+        :class:`pycrm.NotFound` if it was never stored or has been removed.
+        """
+        self._session._check_open()
+        entity = self._check_type(entity)
+        before = self._table.get(entity.id)
+        if before is None:
+            raise NotFound(self._entity_type, entity.id)
+        if before.version != entity.version:
+            raise ConcurrencyConflict(self._entity_type, entity.id, entity.version)
+        changes = diff(before, entity)
+        if not changes:
+            return before
+        self._check_references([entity])
+        stored = attrs.evolve(  # type: ignore[misc]
+            entity,
+            version=entity.version + 1,
+            created_at=before.created_at,
+            updated_at=self._session.now,
+        )
+        if not self._table.update(stored, entity.version):
+            raise ConcurrencyConflict(self._entity_type, entity.id, entity.version)
+        self._session._record(ChangeKind.CHANGED, stored, changes)
+        return stored
+
+    def remove(self, entity: E | str) -> None:
+        """Remove an entity (version-checked when an entity is given, not just an id).
+
+        Refuses, with :class:`pycrm.ValidationError`, while other records point at it: a
+        customer with contacts or orders is made inactive through its ``status`` instead.
+        """
+        self._session._check_open()
+        if isinstance(entity, str):
+            current = self.get(entity)
+        else:
+            current = self._check_type(entity)
+        for dependent, field in DEPENDENTS[self._entity_type]:
+            count = self._session._tx.table(dependent).count({field: current.id})
+            if count:
+                raise ValidationError(
+                    self._entity_type,
+                    f"{current.id!r} still has {count} {dependent} record(s) "
+                    f"referring to it through {field}",
+                )
+        if not self._table.delete(current.id, current.version):
+            if self._table.get(current.id) is None:
+                raise NotFound(self._entity_type, current.id)
+            raise ConcurrencyConflict(self._entity_type, current.id, current.version)
+        self._session._record(ChangeKind.REMOVED, current, snapshot(current))
+
+    def _filters(self, filters: Mapping[str, Any]) -> dict[str, Any]:
+        checked = {}
+        for field, value in filters.items():
+            if field not in self._spec.filters:
+                allowed = ", ".join(sorted(self._spec.filters))
+                raise ValidationError(field, f"cannot filter {self._entity_type} by it ({allowed})")
+            attribute = attrs.fields_dict(self._spec.cls)[field]
+            if value is not None and attribute.converter is not None:
+                value = attribute.converter(value, None, attribute)  # type: ignore[operator, call-arg]
+            checked[field] = value
+        return checked
+
+    def list(self, *, limit: int = 100, after: str | None = None, **filters: Any) -> Page[E]:
+        """A page of entities in id (creation) order, filtered by field equality."""
+        self._session._check_open()
+        conv.check_int(limit, "limit", minimum=1, required=True)
+        if limit > MAX_PAGE:
+            raise ValidationError("limit", f"at most {MAX_PAGE} per page; use stream() for more")
+        conv.check_text(after, "after", max_length=64, required=False)
+        items = self._table.page(after=after, limit=limit, filters=self._filters(filters))
+        next_after = items[-1].id if len(items) == limit else None
+        return Page(items, next_after)
+
+    def stream(self, *, batch_size: int = 1000, **filters: Any) -> Iterator[E]:
+        """Every matching entity, fetched ``batch_size`` at a time (constant memory)."""
+        after: str | None = None
+        while True:
+            page = self.list(limit=batch_size, after=after, **filters)
+            yield from page.items
+            if page.next_after is None:
+                return
+            after = page.next_after
+
+    def count(self, **filters: Any) -> int:
+        self._session._check_open()
+        return self._table.count(self._filters(filters))
+
+
+class AuditLog:
+    """The audit trail, read per entity."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def for_entity(self, entity: Entity | str, entity_type: str | None = None) -> list[AuditEntry]:
+        """Entries for an entity (or its id plus ``entity_type``), oldest first."""
+        self._session._check_open()
+        if isinstance(entity, Entity):
+            entity_type, entity_id = entity.ENTITY_TYPE, entity.id
+        else:
+            entity_id = entity
+            if entity_type not in SPEC_BY_TYPE:
+                raise ValidationError("entity_type", f"must be one of {sorted(SPEC_BY_TYPE)}")
+        return self._session._tx.audit.for_entity(entity_type, entity_id)
+
+
+class Session:
+    """One unit of work. Use as a context manager: it commits when the block ends normally and
+    rolls back on any exception, so nothing is ever half-written."""
+
+    customers: Repository[Customer]
+    contacts: Repository[Contact]
+    interactions: Repository[Interaction]
+    tasks: Repository[Task]
+    orders: Repository[Order]
+
+    def __init__(
+        self,
+        crm: CRM,
+        tx: StoreTransaction,
+        *,
+        actor: str,
+        deliver: Callable[[list[DomainEvent]], None],
+    ) -> None:
+        self._crm = crm
+        self._tx = tx
+        self.actor = actor
+        self._deliver = deliver
+        self._events: list[DomainEvent] = []
+        self._open = True
+        self.customers = Repository(self, SPEC_BY_TYPE["customer"])
+        self.contacts = Repository(self, SPEC_BY_TYPE["contact"])
+        self.interactions = Repository(self, SPEC_BY_TYPE["interaction"])
+        self.tasks = Repository(self, SPEC_BY_TYPE["task"])
+        self.orders = Repository(self, SPEC_BY_TYPE["order"])
+        self.audit = AuditLog(self)
+
+    @property
+    def now(self) -> datetime:
+        """The CRM clock's current time (UTC)."""
+        return self._crm.clock.now()
+
+    @property
+    def pending_events(self) -> tuple[DomainEvent, ...]:
+        """Events raised so far; delivered to plugins after commit."""
+        return tuple(self._events)
+
+    def _check_open(self) -> None:
+        if not self._open:
+            raise SessionClosed("this session has already committed or rolled back")
+
+    def _record(self, kind: ChangeKind, entity: Entity, changes: dict[str, Any]) -> None:
+        now = self.now
+        self._tx.audit.append(
+            [
+                AuditEntry(
+                    at=now,
+                    actor=self.actor,
+                    action=kind,
+                    entity_type=entity.ENTITY_TYPE,
+                    entity_id=entity.id,
+                    customer_id=_customer_id(entity),
+                    changes=masked_changes(changes) if changes else None,
+                )
+            ]
+        )
+        self._events.append(
+            DomainEvent(
+                kind=kind,
+                entity_type=entity.ENTITY_TYPE,
+                entity_id=entity.id,
+                at=now,
+                actor=self.actor,
+                entity=entity,
+                changes=changes,
+            )
+        )
+
+    def commit(self) -> None:
+        """Make the session's changes durable; plugins then receive its events."""
+        self._check_open()
+        events, self._events = self._events, []
+        self._tx.after_commit(lambda: self._deliver(events))
+        try:
+            self._tx.commit()
+        finally:
+            self._open = False
+
+    def rollback(self) -> None:
+        """Discard every change of this session; its events are dropped."""
+        if self._open:
+            self._open = False
+            self._events.clear()
+            self._tx.rollback()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if not self._open:
+            return
+        if exc_type is None:
+            try:
+                self.commit()
+            except BaseException:
+                self._tx.rollback()
+                raise
+        else:
+            self.rollback()
+
+    def __repr__(self) -> str:
+        state = "open" if self._open else "closed"
+        return f"<Session actor={self.actor!r} {state}>"
+
+
+def _customer_id(entity: Entity) -> str | None:
+    if isinstance(entity, Customer):
+        return entity.id
+    value = getattr(entity, "customer_id", None)
+    return value if isinstance(value, str) else None

@@ -1,0 +1,5 @@
+"""The in-memory store."""
+
+from pycrm.storage.memory.store import MemoryStore
+
+__all__ = ["MemoryStore"]

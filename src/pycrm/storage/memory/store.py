@@ -1,0 +1,234 @@
+"""The in-memory store: the reference model for the SQL stores, and the quick store for notebooks.
+
+Transactions are optimistic: each one works on an overlay of its own writes and, on commit,
+checks under a lock that nothing it changed was changed by another transaction meanwhile.
+Stored entities are immutable attrs objects, so sharing them between transactions is safe.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any, Generic
+
+from pycrm.domain import AuditEntry
+from pycrm.errors import AlreadyExists, ConcurrencyConflict, SessionClosed
+from pycrm.storage.protocols import E
+from pycrm.storage.spec import SPEC_BY_TYPE, EntitySpec
+
+_DELETED = object()
+
+
+class MemoryStore:
+    """A thread-safe store in a dict per entity type. Data lives as long as the object."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._data: dict[str, dict[str, Any]] = {name: {} for name in SPEC_BY_TYPE}
+        self._audit: list[AuditEntry] = []
+
+    def begin(self, *, connection: Any = None) -> MemoryTransaction:
+        if connection is not None:
+            raise TypeError("the memory store cannot join an external connection")
+        return MemoryTransaction(self)
+
+    def close(self) -> None:
+        """Nothing to release; the data stays until the store is garbage-collected."""
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{name}={len(rows)}" for name, rows in self._data.items())
+        return f"MemoryStore({sizes})"
+
+
+class MemoryTransaction:
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._tables = {
+            name: MemoryTable[Any](self, SPEC_BY_TYPE[name]) for name in SPEC_BY_TYPE
+        }
+        self._audit_table = MemoryAuditTable(self)
+        self._callbacks: list[Callable[[], None]] = []
+        self._open = True
+
+    @property
+    def committed(self) -> Mapping[str, dict[str, Any]]:
+        return self._store._data
+
+    def table(self, entity_type: str) -> MemoryTable[Any]:
+        self._check_open()
+        return self._tables[entity_type]
+
+    @property
+    def audit(self) -> MemoryAuditTable:
+        self._check_open()
+        return self._audit_table
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self._callbacks.append(callback)
+
+    def commit(self) -> None:
+        self._check_open()
+        with self._store._lock:
+            for table in self._tables.values():
+                table.verify_base()
+            for table in self._tables.values():
+                table.apply()
+            self._store._audit.extend(self._audit_table.pending)
+        self._open = False
+        callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback()
+
+    def rollback(self) -> None:
+        self._open = False
+        self._callbacks.clear()
+
+    def _check_open(self) -> None:
+        if not self._open:
+            raise SessionClosed("this transaction has already ended")
+
+
+class MemoryTable(Generic[E]):
+    def __init__(self, tx: MemoryTransaction, spec: EntitySpec) -> None:
+        self._tx = tx
+        self._spec = spec
+        self._overlay: dict[str, Any] = {}
+        # id -> version the stored entity had when this transaction first wrote it (None: absent)
+        self._base: dict[str, int | None] = {}
+
+    @property
+    def _committed(self) -> dict[str, Any]:
+        return self._tx.committed[self._spec.entity_type]
+
+    def _current(self, entity_id: str) -> Any:
+        if entity_id in self._overlay:
+            found = self._overlay[entity_id]
+            return None if found is _DELETED else found
+        return self._committed.get(entity_id)
+
+    def _remember_base(self, entity_id: str) -> None:
+        if entity_id not in self._base:
+            stored = self._committed.get(entity_id)
+            self._base[entity_id] = None if stored is None else stored.version
+
+    def _check_unique(self, entity: E) -> None:
+        for field in self._spec.unique:
+            value = getattr(entity, field)
+            if value is None:
+                continue
+            for other in self._visible():
+                if other.id != entity.id and getattr(other, field) == value:
+                    raise AlreadyExists(self._spec.entity_type, f"{field}={value}")
+
+    def _visible(self) -> list[E]:
+        merged = dict(self._committed)
+        merged.update(self._overlay)
+        return [e for e in merged.values() if e is not _DELETED]
+
+    def insert(self, entity: E) -> None:
+        self.insert_many([entity])
+
+    def insert_many(self, entities: Sequence[E]) -> None:
+        batch: dict[str, E] = {}
+        unique_seen: dict[str, dict[Any, str]] = {f: {} for f in self._spec.unique}
+        for entity in self._visible():
+            for field, seen in unique_seen.items():
+                value = getattr(entity, field)
+                if value is not None:
+                    seen[value] = entity.id
+        for entity in entities:
+            if entity.id in batch or self._current(entity.id) is not None:
+                raise AlreadyExists(self._spec.entity_type, entity.id)
+            for field, seen in unique_seen.items():
+                value = getattr(entity, field)
+                if value is None:
+                    continue
+                if value in seen:
+                    raise AlreadyExists(self._spec.entity_type, f"{field}={value}")
+                seen[value] = entity.id
+            batch[entity.id] = entity
+        for entity_id, entity in batch.items():
+            self._remember_base(entity_id)
+            self._overlay[entity_id] = entity
+
+    def get(self, entity_id: str) -> E | None:
+        found: E | None = self._current(entity_id)
+        return found
+
+    def update(self, entity: E, expected_version: int) -> bool:
+        current = self._current(entity.id)
+        if current is None or current.version != expected_version:
+            return False
+        self._check_unique(entity)
+        self._remember_base(entity.id)
+        self._overlay[entity.id] = entity
+        return True
+
+    def delete(self, entity_id: str, expected_version: int) -> bool:
+        current = self._current(entity_id)
+        if current is None or current.version != expected_version:
+            return False
+        self._remember_base(entity_id)
+        self._overlay[entity_id] = _DELETED
+        return True
+
+    def _matching(self, filters: Mapping[str, Any]) -> list[E]:
+        items = [
+            e
+            for e in self._visible()
+            if all(getattr(e, field) == value for field, value in filters.items())
+        ]
+        items.sort(key=lambda e: e.id)
+        return items
+
+    def page(self, *, after: str | None, limit: int, filters: Mapping[str, Any]) -> list[E]:
+        items = self._matching(filters)
+        if after is not None:
+            items = [e for e in items if e.id > after]
+        return items[:limit]
+
+    def count(self, filters: Mapping[str, Any]) -> int:
+        return len(self._matching(filters))
+
+    def existing(self, ids: Collection[str]) -> set[str]:
+        return {i for i in ids if self._current(i) is not None}
+
+    def verify_base(self) -> None:
+        """Fail the commit if another transaction changed what this one wrote."""
+        for entity_id, base_version in self._base.items():
+            stored = self._committed.get(entity_id)
+            if (None if stored is None else stored.version) != base_version:
+                raise ConcurrencyConflict(self._spec.entity_type, entity_id, base_version or 0)
+        if self._spec.unique and self._overlay:
+            merged = dict(self._committed)
+            merged.update(self._overlay)
+            for field in self._spec.unique:
+                seen: set[Any] = set()
+                for entity in merged.values():
+                    value = None if entity is _DELETED else getattr(entity, field)
+                    if value is None:
+                        continue
+                    if value in seen:
+                        raise AlreadyExists(self._spec.entity_type, f"{field}={value}")
+                    seen.add(value)
+
+    def apply(self) -> None:
+        committed = self._committed
+        for entity_id, entity in self._overlay.items():
+            if entity is _DELETED:
+                committed.pop(entity_id, None)
+            else:
+                committed[entity_id] = entity
+
+
+class MemoryAuditTable:
+    def __init__(self, tx: MemoryTransaction) -> None:
+        self._tx = tx
+        self.pending: list[AuditEntry] = []
+
+    def append(self, entries: Sequence[AuditEntry]) -> None:
+        self.pending.extend(entries)
+
+    def for_entity(self, entity_type: str, entity_id: str) -> list[AuditEntry]:
+        entries = [*self._tx._store._audit, *self.pending]
+        return [e for e in entries if e.entity_type == entity_type and e.entity_id == entity_id]

@@ -1,0 +1,97 @@
+"""The contract between the session layer and a storage backend.
+
+A backend implements :class:`Store`; each :meth:`Store.begin` returns a
+:class:`StoreTransaction` whose tables hold one entity type each. The session layer on top
+adds validation of references, timestamps, the audit log and events, so a backend only stores
+and finds. ``pycrm.testing.StoreContract`` checks a backend against these promises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
+
+from pycrm.domain import AuditEntry, Entity
+
+E = TypeVar("E", bound=Entity)
+
+
+class EntityTable(Protocol[E]):
+    """Stored entities of one type, inside one transaction."""
+
+    def insert(self, entity: E) -> None:
+        """Store a new entity. Raises ``AlreadyExists`` on a taken id or unique key."""
+        ...
+
+    def insert_many(self, entities: Sequence[E]) -> None:
+        """Store many new entities at once; all or none (the transaction rolls back on error)."""
+        ...
+
+    def get(self, entity_id: str) -> E | None: ...
+
+    def update(self, entity: E, expected_version: int) -> bool:
+        """Replace the stored entity if its version is ``expected_version``.
+
+        Returns ``False`` (and changes nothing) when no such row exists at that version.
+        Raises ``AlreadyExists`` when the change would break a unique key.
+        """
+        ...
+
+    def delete(self, entity_id: str, expected_version: int) -> bool:
+        """Delete the entity if stored at ``expected_version``; ``False`` when not."""
+        ...
+
+    def page(self, *, after: str | None, limit: int, filters: Mapping[str, Any]) -> list[E]:
+        """Up to ``limit`` entities matching ``filters`` (equality), ordered by id, with id
+        greater than ``after``."""
+        ...
+
+    def count(self, filters: Mapping[str, Any]) -> int: ...
+
+    def existing(self, ids: Collection[str]) -> set[str]:
+        """The subset of ``ids`` that are stored (one set-based query, not one per id)."""
+        ...
+
+
+class AuditTable(Protocol):
+    """Append-only audit entries."""
+
+    def append(self, entries: Sequence[AuditEntry]) -> None: ...
+
+    def for_entity(self, entity_type: str, entity_id: str) -> list[AuditEntry]:
+        """Entries of one entity, oldest first."""
+        ...
+
+
+class StoreTransaction(Protocol):
+    """One unit of work: everything done through it commits or rolls back together."""
+
+    def table(self, entity_type: str) -> EntityTable[Any]:
+        """The table of ``entity_type`` (a name from ``pycrm.storage.spec.SPECS``)."""
+        ...
+
+    @property
+    def audit(self) -> AuditTable: ...
+
+    def commit(self) -> None:
+        """Make every change durable. May raise ``ConcurrencyConflict``."""
+        ...
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the changes are durable: right after :meth:`commit`, or,
+        for a transaction joined to a host's connection, when the host commits its
+        transaction (never, if the host rolls back)."""
+        ...
+
+    def rollback(self) -> None: ...
+
+
+class Store(Protocol):
+    """A storage backend."""
+
+    def begin(self, *, connection: Any = None) -> StoreTransaction:
+        """Start a transaction. SQL stores accept a host's SQLAlchemy ``Connection`` in a
+        transaction it controls; they then neither commit nor roll it back on their own."""
+        ...
+
+    def close(self) -> None: ...
