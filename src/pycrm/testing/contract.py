@@ -1,0 +1,232 @@
+"""The store contract: a hypothesis state machine that checks a store against a plain model.
+
+A third-party store author subclasses :class:`StoreContract`, sets ``store_factory`` to a
+callable returning a fresh, empty store, and exposes ``TestCase``::
+
+    class MyStoreContract(StoreContract):
+        store_factory = staticmethod(lambda: MyStore(...))
+
+    TestMyStore = MyStoreContract.TestCase
+
+Each hypothesis example gets a new store; the machine runs random sessions (adds, bulk adds,
+updates, stale updates, removals, sessions that fail half-way) through the public API and
+checks after every step that the store holds exactly what the model says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import ClassVar
+
+import attrs
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, rule
+
+from pycrm.clock import FixedClock
+from pycrm.crm import CRM
+from pycrm.domain import Contact, Customer, LifecycleStatus, Order
+from pycrm.errors import (
+    AlreadyExists,
+    ConcurrencyConflict,
+    ConfigurationError,
+    NotFound,
+    ValidationError,
+)
+from pycrm.storage.protocols import Store
+from pycrm.testing import strategies as pst
+
+
+class _Boom(Exception):
+    """Raised inside a session on purpose to prove it rolls back."""
+
+
+class StoreContract(RuleBasedStateMachine):
+    """Subclass with ``store_factory`` set; run ``YourSubclass.TestCase`` under pytest."""
+
+    store_factory: ClassVar[Callable[[], Store] | None] = None
+
+    customer_ids = Bundle("customer_ids")
+    contact_ids = Bundle("contact_ids")
+
+    def __init__(self) -> None:
+        super().__init__()
+        factory = type(self).store_factory
+        if factory is None:
+            raise ConfigurationError(f"{type(self).__name__} must set store_factory")
+        self.clock = FixedClock(datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc))
+        self.crm = CRM(factory(), clock=self.clock)
+        self.customers: dict[str, Customer] = {}
+        self.contacts: dict[str, Contact] = {}
+        self.orders: dict[str, Order] = {}
+
+    def teardown(self) -> None:
+        self.crm.close()
+
+    def _tick(self) -> None:
+        self.clock.advance(seconds=1)
+
+    def _member_taken(self, customer: Customer, *, ignore: str | None = None) -> bool:
+        return customer.member_id is not None and any(
+            c.member_id == customer.member_id and c.id != ignore
+            for c in self.customers.values()
+        )
+
+    # -- rules ---------------------------------------------------------------------------
+
+    @rule(target=customer_ids, customer=pst.customers())
+    def add_customer(self, customer: Customer) -> str:
+        self._tick()
+        if self._member_taken(customer):
+            try:
+                with self.crm.session(actor="contract") as s:
+                    s.customers.add(customer)
+            except AlreadyExists:
+                return customer.id
+            raise AssertionError("a duplicate member_id was accepted")
+        with self.crm.session(actor="contract") as s:
+            stored = s.customers.add(customer)
+        assert stored.version == 1
+        assert stored.created_at == self.clock.now()
+        assert attrs.evolve(stored, created_at=None, updated_at=None) == customer
+        self.customers[stored.id] = stored
+        return stored.id
+
+    @rule(batch=st.lists(pst.customers(), min_size=1, max_size=8))
+    def add_many_customers(self, batch: list[Customer]) -> None:
+        self._tick()
+        member_ids = [c.member_id for c in batch if c.member_id is not None]
+        clash = len(member_ids) != len(set(member_ids)) or any(
+            self._member_taken(c) for c in batch
+        )
+        try:
+            with self.crm.session(actor="contract") as s:
+                assert s.customers.add_many(batch) == len(batch)
+        except AlreadyExists:
+            assert clash, "add_many refused a batch without duplicates"
+            return
+        assert not clash, "add_many accepted a duplicate member_id"
+        now = self.clock.now()
+        for customer in batch:
+            self.customers[customer.id] = attrs.evolve(customer, created_at=now, updated_at=now)
+
+    @rule(
+        customer_id=customer_ids,
+        name=pst.texts(40),
+        status=st.sampled_from(LifecycleStatus),
+        tags=pst.tags(),
+    )
+    def update_customer(
+        self, customer_id: str, name: str, status: LifecycleStatus, tags: frozenset[str]
+    ) -> None:
+        self._tick()
+        current = self.customers.get(customer_id)
+        with self.crm.session(actor="contract") as s:
+            if current is None:
+                try:
+                    s.customers.get(customer_id)
+                except NotFound:
+                    return
+                raise AssertionError("a removed customer can still be read")
+            changed = current.evolve(name=name, status=status, tags=tags)
+            stored = s.customers.update(changed)
+        if changed == current:
+            assert stored == current
+        else:
+            assert stored.version == current.version + 1
+            assert stored.updated_at == self.clock.now()
+            assert stored.name == name
+        self.customers[customer_id] = stored
+
+    @rule(customer_id=customer_ids, name=pst.texts(40))
+    def stale_update_conflicts(self, customer_id: str, name: str) -> None:
+        self._tick()
+        current = self.customers.get(customer_id)
+        if current is None:
+            return
+        with self.crm.session(actor="first") as s:
+            first = s.customers.update(current.evolve(name=f"{name} (first)"))
+        self.customers[customer_id] = first
+        try:
+            with self.crm.session(actor="second") as s:
+                s.customers.update(current.evolve(name=f"{name} (second)"))
+        except ConcurrencyConflict:
+            pass
+        else:
+            raise AssertionError("a stale update was accepted and the first one lost")
+
+    @rule(customer_id=customer_ids, contact=st.data())
+    def add_contact(self, customer_id: str, contact: st.DataObject) -> None:
+        self._tick()
+        drawn: Contact = contact.draw(pst.contacts(customer_id))
+        if customer_id not in self.customers:
+            try:
+                with self.crm.session(actor="contract") as s:
+                    s.contacts.add(drawn)
+            except ValidationError as exc:
+                assert exc.field == "customer_id"
+                return
+            raise AssertionError("a contact of a missing customer was accepted")
+        with self.crm.session(actor="contract") as s:
+            stored = s.contacts.add(drawn)
+        self.contacts[stored.id] = stored
+
+    @rule(customer_id=customer_ids, data=st.data())
+    def add_order(self, customer_id: str, data: st.DataObject) -> None:
+        self._tick()
+        if customer_id not in self.customers:
+            return
+        order: Order = data.draw(pst.orders(customer_id))
+        with self.crm.session(actor="contract") as s:
+            stored = s.orders.add(order)
+        self.orders[stored.id] = stored
+
+    @rule(customer_id=consumes(customer_ids))
+    def remove_customer(self, customer_id: str) -> None:
+        self._tick()
+        current = self.customers.get(customer_id)
+        if current is None:
+            return
+        has_dependents = any(c.customer_id == customer_id for c in self.contacts.values()) or any(
+            o.customer_id == customer_id for o in self.orders.values()
+        )
+        try:
+            with self.crm.session(actor="contract") as s:
+                s.customers.remove(current)
+        except ValidationError:
+            assert has_dependents, "a customer without dependents could not be removed"
+            return
+        assert not has_dependents, "a customer was removed while records still point at it"
+        del self.customers[customer_id]
+
+    @rule(customer=pst.customers(), customer_id=customer_ids)
+    def failed_session_changes_nothing(self, customer: Customer, customer_id: str) -> None:
+        self._tick()
+        current = self.customers.get(customer_id)
+        try:
+            with self.crm.session(actor="contract") as s:
+                s.customers.add(customer)
+                if current is not None:
+                    s.customers.update(current.evolve(name="never saved"))
+                raise _Boom
+        except _Boom:
+            pass
+        except AlreadyExists:
+            assert self._member_taken(customer)
+
+    # -- invariants ----------------------------------------------------------------------
+
+    @invariant()
+    def store_matches_model(self) -> None:
+        with self.crm.session(actor="contract") as s:
+            assert s.customers.count() == len(self.customers)
+            assert list(s.customers.stream(batch_size=7)) == [
+                self.customers[k] for k in sorted(self.customers)
+            ]
+            assert list(s.contacts.stream()) == [self.contacts[k] for k in sorted(self.contacts)]
+            assert list(s.orders.stream()) == [self.orders[k] for k in sorted(self.orders)]
+            for status in LifecycleStatus:
+                expected = sum(1 for c in self.customers.values() if c.status is status)
+                assert s.customers.count(status=status) == expected
+
+

@@ -1,0 +1,207 @@
+"""Hypothesis strategies for pycrm entities, valid by construction.
+
+Values are chosen to survive every supported database unchanged: no control characters or
+lone surrogates, times with microseconds in UTC, amounts with at most four decimal places.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import strategies as st
+
+from pycrm.domain import (
+    Contact,
+    Customer,
+    CustomerKind,
+    Gender,
+    Interaction,
+    InteractionChannel,
+    LifecycleStatus,
+    Money,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Priority,
+    Task,
+)
+
+_ALPHABET = st.characters(
+    blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters=","
+)
+
+
+def texts(max_size: int = 40) -> st.SearchStrategy[str]:
+    """Non-blank text without leading/trailing spaces (the domain strips them)."""
+    return (
+        st.text(_ALPHABET, min_size=1, max_size=max_size)
+        .map(str.strip)
+        .filter(bool)
+    )
+
+
+def aware_datetimes() -> st.SearchStrategy[datetime]:
+    return st.datetimes(
+        min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1)
+    ).map(lambda d: d.replace(tzinfo=timezone.utc))
+
+
+def dates() -> st.SearchStrategy[date]:
+    return st.dates(min_value=date(1900, 1, 1), max_value=date(2090, 1, 1))
+
+
+def currencies() -> st.SearchStrategy[str]:
+    return st.sampled_from(["CNY", "USD", "EUR", "JPY"])
+
+
+def amounts(max_value: int = 10**12) -> st.SearchStrategy[Decimal]:
+    return st.decimals(min_value=0, max_value=max_value, places=4, allow_nan=False)
+
+
+def money(currency: str | None = None) -> st.SearchStrategy[Money]:
+    currency_st = st.just(currency) if currency else currencies()
+    return st.builds(Money, amounts(), currency_st)
+
+
+def phones() -> st.SearchStrategy[str]:
+    return st.from_regex(r"\A1[3-9][0-9]{9}\Z")
+
+
+def emails() -> st.SearchStrategy[str]:
+    return st.from_regex(r"\A[a-z][a-z0-9._]{0,15}@[a-z]{1,10}\.(com|cn|org)\Z")
+
+
+def tags() -> st.SearchStrategy[frozenset[str]]:
+    tag = st.sampled_from(
+        ["vip", "purchase-intent:software", "purchase-intent:hardware", "region:east", "新客户"]
+    )
+    return st.frozensets(tag, max_size=3)
+
+
+def custom_fields() -> st.SearchStrategy[dict[str, Any]]:
+    return st.dictionaries(
+        st.sampled_from(["erp_code", "level", "newsletter", "notes"]),
+        st.one_of(st.integers(-(10**9), 10**9), st.booleans(), texts(20)),
+        max_size=3,
+    )
+
+
+def _optional(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.none() | strategy
+
+
+@st.composite
+def customers(draw: st.DrawFn, kind: CustomerKind | None = None) -> Customer:
+    """Company or person customers with a realistic spread of optional fields."""
+    chosen = kind if kind is not None else draw(st.sampled_from(CustomerKind))
+    fields: dict[str, Any] = {
+        "name": draw(texts(60)),
+        "region": draw(_optional(st.sampled_from(["华东", "华南", "North America", "Europe"]))),
+        "phone": draw(_optional(phones())),
+        "email": draw(_optional(emails())),
+        "source_channel": draw(_optional(st.sampled_from(["web", "exhibition", "referral"]))),
+        "captured_at": draw(_optional(aware_datetimes())),
+        "tags": draw(tags()),
+        "priority": draw(st.sampled_from(Priority)),
+        "owner": draw(_optional(st.sampled_from(["alice", "bob", "王芳"]))),
+        "team": draw(_optional(st.sampled_from(["east", "west"]))),
+        "status": draw(st.sampled_from(LifecycleStatus)),
+        "member_id": draw(_optional(st.uuids().map(lambda u: f"M{u.hex[:12]}"))),
+        "custom_fields": draw(custom_fields()),
+    }
+    if chosen is CustomerKind.COMPANY:
+        fields.update(
+            industry=draw(_optional(st.sampled_from(["manufacturing", "retail", "software"]))),
+            employees=draw(_optional(st.integers(0, 500_000))),
+            yearly_revenue=draw(_optional(money())),
+            founded_on=draw(_optional(dates())),
+            website=draw(_optional(st.just("https://example.com"))),
+        )
+    else:
+        fields.update(
+            honorific=draw(_optional(st.sampled_from(["Ms", "Mr", "Dr", "先生", "女士"]))),
+            gender=draw(_optional(st.sampled_from(Gender))),
+            birthday=draw(_optional(dates())),
+            employer=draw(_optional(texts(40))),
+            position=draw(_optional(texts(40))),
+        )
+    return Customer(kind=chosen, **fields)
+
+
+def contacts(customer_id: str) -> st.SearchStrategy[Contact]:
+    return st.builds(
+        Contact,
+        customer_id=st.just(customer_id),
+        name=texts(40),
+        position=_optional(texts(30)),
+        is_decision_maker=st.booleans(),
+        phone=_optional(phones()),
+        email=_optional(emails()),
+        messaging_ids=st.dictionaries(st.sampled_from(["wechat", "whatsapp"]), texts(20)),
+    )
+
+
+def interactions(customer_id: str) -> st.SearchStrategy[Interaction]:
+    return st.builds(
+        Interaction,
+        customer_id=st.just(customer_id),
+        channel=st.sampled_from(InteractionChannel),
+        occurred_at=aware_datetimes(),
+        summary=texts(200),
+        needs=st.lists(texts(30), max_size=2).map(tuple),
+        objections=st.lists(texts(30), max_size=2).map(tuple),
+        commitments=st.lists(texts(30), max_size=2).map(tuple),
+        result=_optional(texts(30)),
+    )
+
+
+def tasks(customer_id: str | None = None) -> st.SearchStrategy[Task]:
+    return st.builds(
+        Task,
+        subject=texts(60),
+        due_at=aware_datetimes(),
+        assignee=_optional(st.sampled_from(["alice", "bob"])),
+        customer_id=st.just(customer_id),
+        kind=st.sampled_from(["follow_up", "call", "visit"]),
+    )
+
+
+@st.composite
+def orders(draw: st.DrawFn, customer_id: str) -> Order:
+    currency = draw(currencies())
+    lines = draw(
+        st.lists(
+            st.builds(
+                OrderLine,
+                description=texts(40),
+                quantity=st.integers(1, 1000).map(Decimal),
+                unit_price=money(currency).map(lambda m: Money(m.amount % 100_000, currency)),
+                sku=_optional(st.from_regex(r"\A[A-Z]{2}-[0-9]{4}\Z")),
+            ),
+            min_size=1,
+            max_size=4,
+        )
+    )
+    return Order.from_lines(
+        number=draw(st.uuids().map(lambda u: f"SO-{u.hex[:10]}")),
+        customer_id=customer_id,
+        placed_at=draw(aware_datetimes()),
+        lines=lines,
+        status=draw(st.sampled_from(OrderStatus)),
+    )
+
+
+__all__ = [
+    "aware_datetimes",
+    "contacts",
+    "customers",
+    "interactions",
+    "money",
+    "orders",
+    "tasks",
+    "texts",
+]
+
+

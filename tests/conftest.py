@@ -1,0 +1,111 @@
+"""Backends every storage test runs on: memory, SQLite, and PostgreSQL / MariaDB when their
+URLs are set (``PYCRM_TEST_POSTGRES_URL``, ``PYCRM_TEST_MYSQL_URL``; ``.ci/run`` sets both)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, settings
+
+from pycrm import CRM, FixedClock
+from pycrm.storage import MemoryStore, Store
+
+settings.register_profile(
+    "default", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "ci", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
+
+SERVER_URLS = {
+    "postgres": "PYCRM_TEST_POSTGRES_URL",
+    "mysql": "PYCRM_TEST_MYSQL_URL",
+}
+BACKENDS = ["memory", "sqlite", "postgres", "mysql"]
+
+START = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    lines = []
+    for backend, variable in SERVER_URLS.items():
+        state = "set" if os.environ.get(variable) else "NOT set: its storage tests are skipped"
+        lines.append(f"pycrm {backend} tests: {variable} {state}")
+    return lines
+
+
+class SqlBackend:
+    """One schema (a unique table prefix) per backend for the whole run; emptied per test."""
+
+    def __init__(self, url: str) -> None:
+        from pycrm.storage.sqlalchemy import SqlStore, define_tables
+
+        self.prefix = f"t{uuid.uuid4().hex[:6]}_"
+        self.store = SqlStore.from_url(url, table_prefix=self.prefix)
+        self.store.ensure_schema()
+        self.metadata = sa.MetaData()
+        define_tables(self.metadata, prefix=self.prefix)
+
+    def fresh(self) -> Store:
+        with self.store.engine.begin() as conn:
+            for table in reversed(self.metadata.sorted_tables):
+                conn.execute(table.delete())
+        return self.store
+
+    def drop(self) -> None:
+        with self.store.engine.begin() as conn:
+            self.metadata.drop_all(conn)
+            conn.execute(sa.text(f"DROP TABLE IF EXISTS {self.prefix}alembic_version"))
+        self.store.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sql_backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, SqlBackend]]:
+    backends: dict[str, SqlBackend] = {}
+    yield backends
+    for backend in backends.values():
+        backend.drop()
+
+
+def _sql_url(name: str, tmp: Path) -> str:
+    if name == "sqlite":
+        return f"sqlite:///{tmp / 'pycrm-tests.db'}"
+    url = os.environ.get(SERVER_URLS[name])
+    if not url:
+        pytest.skip(f"{SERVER_URLS[name]} is not set; {name} storage tests skipped")
+    return url
+
+
+@pytest.fixture(params=BACKENDS)
+def store_factory(
+    request: pytest.FixtureRequest,
+    sql_backends: dict[str, SqlBackend],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[[], Store]:
+    """A callable returning an empty store of the parametrised backend."""
+    name: str = request.param
+    if name == "memory":
+        return MemoryStore
+    if name not in sql_backends:
+        sql_backends[name] = SqlBackend(_sql_url(name, tmp_path_factory.mktemp(name)))
+    return sql_backends[name].fresh
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture
+def crm(store_factory: Callable[[], Store], clock: FixedClock) -> Iterator[CRM]:
+    """A CRM on an empty store of each backend in turn."""
+    instance = CRM(store_factory(), clock=clock)
+    yield instance
+    instance.close()
