@@ -16,9 +16,7 @@ from hypothesis import HealthCheck, settings
 from pycrm import CRM, FixedClock
 from pycrm.storage import MemoryStore, Store
 
-settings.register_profile(
-    "default", deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile(
     "ci", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
 )

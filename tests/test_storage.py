@@ -111,9 +111,10 @@ def test_second_writer_of_same_version_gets_conflict(crm: CRM) -> None:
         original = s.customers.add(acme())
     with crm.session(actor="alice") as s:
         s.customers.update(original.evolve(name="Alice's change"))
-    with pytest.raises(ConcurrencyConflict, match="changed by someone else"), crm.session(
-        actor="bob"
-    ) as s:
+    with (
+        pytest.raises(ConcurrencyConflict, match="changed by someone else"),
+        crm.session(actor="bob") as s,
+    ):
         s.customers.update(original.evolve(name="Bob's change"))
     with crm.session() as s:
         assert s.customers.get(original.id).name == "Alice's change"
@@ -167,13 +168,21 @@ def test_duplicate_order_number_is_refused(crm: CRM, clock: FixedClock) -> None:
     with crm.session() as s:
         customer = s.customers.add(acme())
         s.orders.add(
-            Order(number="SO-1", customer_id=customer.id, placed_at=clock.now(),
-                  total=Money(10, "CNY"))
+            Order(
+                number="SO-1",
+                customer_id=customer.id,
+                placed_at=clock.now(),
+                total=Money(10, "CNY"),
+            )
         )
     with pytest.raises(AlreadyExists, match="number=SO-1"), crm.session() as s:
         s.orders.add(
-            Order(number="SO-1", customer_id=customer.id, placed_at=clock.now(),
-                  total=Money(20, "CNY"))
+            Order(
+                number="SO-1",
+                customer_id=customer.id,
+                placed_at=clock.now(),
+                total=Money(20, "CNY"),
+            )
         )
 
 
@@ -185,14 +194,26 @@ def test_references_must_exist(crm: CRM, clock: FixedClock) -> None:
     assert info.value.field == "customer_id"
     with pytest.raises(ValidationError) as info, crm.session() as s:
         s.interactions.add(
-            Interaction(customer_id=customer.id, contact_id="con_nobody", channel="phone",
-                        occurred_at=clock.now(), summary="called")
+            Interaction(
+                customer_id=customer.id,
+                contact_id="con_nobody",
+                channel="phone",
+                occurred_at=clock.now(),
+                summary="called",
+            )
         )
     assert info.value.field == "contact_id"
     with pytest.raises(ValidationError) as info, crm.session() as s:
         s.orders.add_many(
-            [Order(number=f"N{i}", customer_id="cus_nobody" if i == 3 else customer.id,
-                   placed_at=clock.now(), total=Money(i, "USD")) for i in range(5)]
+            [
+                Order(
+                    number=f"N{i}",
+                    customer_id="cus_nobody" if i == 3 else customer.id,
+                    placed_at=clock.now(),
+                    total=Money(i, "USD"),
+                )
+                for i in range(5)
+            ]
         )
     assert info.value.field == "customer_id"
     with crm.session() as s:
@@ -229,8 +250,13 @@ def test_remove_of_stale_entity_conflicts(crm: CRM) -> None:
 def test_list_pages_in_creation_order_with_filters(crm: CRM) -> None:
     with crm.session() as s:
         added = [
-            s.customers.add(Customer.person(f"p{i}", status="active" if i % 2 else "prospect",
-                                            owner="alice" if i < 6 else "bob"))
+            s.customers.add(
+                Customer.person(
+                    f"p{i}",
+                    status="active" if i % 2 else "prospect",
+                    owner="alice" if i < 6 else "bob",
+                )
+            )
             for i in range(10)
         ]
     with crm.session() as s:
@@ -265,7 +291,9 @@ def test_bad_queries_name_the_field(crm: CRM) -> None:
 
 
 def test_add_many_stores_all_with_audit_and_one_event(crm: CRM, clock: FixedClock) -> None:
-    people = [Customer.person(f"客户{i}", phone=f"1380000{i:04d}", tags={"bulk"}) for i in range(250)]
+    people = [
+        Customer.person(f"客户{i}", phone=f"1380000{i:04d}", tags={"bulk"}) for i in range(250)
+    ]
     with crm.session(actor="import") as s:
         assert s.customers.add_many(people, batch_size=100) == 250
         events = s.pending_events
@@ -284,10 +312,18 @@ def test_add_many_of_orders_with_lines(crm: CRM, clock: FixedClock) -> None:
         customer = s.customers.add(acme())
         orders = [
             Order.from_lines(
-                number=f"SO-{i}", customer_id=customer.id, placed_at=clock.now() - timedelta(days=i),
-                lines=[OrderLine(description="widget", quantity=Decimal(i + 1),
-                                 unit_price=Money("19.99", "CNY"), sku="WG-0001"),
-                       OrderLine(description="service", quantity=1, unit_price=Money("0.0001", "CNY"))],
+                number=f"SO-{i}",
+                customer_id=customer.id,
+                placed_at=clock.now() - timedelta(days=i),
+                lines=[
+                    OrderLine(
+                        description="widget",
+                        quantity=Decimal(i + 1),
+                        unit_price=Money("19.99", "CNY"),
+                        sku="WG-0001",
+                    ),
+                    OrderLine(description="service", quantity=1, unit_price=Money("0.0001", "CNY")),
+                ],
             )
             for i in range(30)
         ]
@@ -320,8 +356,14 @@ def test_audit_records_field_changes_masked(crm: CRM, clock: FixedClock) -> None
 def test_task_completion_is_saved_as_a_change(crm: CRM, clock: FixedClock) -> None:
     with crm.session() as s:
         customer = s.customers.add(acme())
-        task = s.tasks.add(Task(subject="Call back", due_at=clock.now() + timedelta(days=1),
-                                customer_id=customer.id, assignee="alice"))
+        task = s.tasks.add(
+            Task(
+                subject="Call back",
+                due_at=clock.now() + timedelta(days=1),
+                customer_id=customer.id,
+                assignee="alice",
+            )
+        )
     with crm.session() as s:
         done = s.tasks.update(complete_task(task, now=clock.now()))
     assert done.status is TaskStatus.DONE
@@ -339,8 +381,9 @@ def test_closed_session_refuses_work(crm: CRM) -> None:
         s.commit()
 
 
-def test_hooks_see_events_only_after_commit(store_factory: Callable[[], Store],
-                                             clock: FixedClock) -> None:
+def test_hooks_see_events_only_after_commit(
+    store_factory: Callable[[], Store], clock: FixedClock
+) -> None:
     received: list[str] = []
 
     class Listener:
@@ -363,8 +406,6 @@ def test_hooks_see_events_only_after_commit(store_factory: Callable[[], Store],
     crm.close()
 
 
-
-
 def test_store_contract(store_factory: Callable[[], Store]) -> None:
     """The hypothesis state machine of ``pycrm.testing`` against each backend."""
 
@@ -374,7 +415,9 @@ def test_store_contract(store_factory: Callable[[], Store]) -> None:
     Contract.store_factory = staticmethod(store_factory)  # type: ignore[assignment]
     case = Contract.TestCase
     case.settings = settings(
-        max_examples=12, stateful_step_count=15, deadline=None,
+        max_examples=12,
+        stateful_step_count=15,
+        deadline=None,
         suppress_health_check=list(HealthCheck),
     )
     case("runTest").runTest()

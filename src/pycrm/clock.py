@@ -1,4 +1,7 @@
-"""Where "now" comes from. Domain code takes ``now`` as an argument; only the facade reads a clock."""
+"""Where "now" comes from.
+
+Domain code takes ``now`` as an argument; only the facade and sessions read a clock.
+"""
 
 from __future__ import annotations
 

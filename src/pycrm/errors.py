@@ -80,4 +80,3 @@ class PluginError(PycrmError):
         self.plugin = plugin
         self.problem = problem
         super().__init__(f"plugin {plugin!r}: {problem}")
-

@@ -55,9 +55,7 @@ class HookSpecs:
         """
 
     @hookspec
-    def pycrm_notification_channels(
-        self, register: Callable[[NotificationChannel], None]
-    ) -> None:
+    def pycrm_notification_channels(self, register: Callable[[NotificationChannel], None]) -> None:
         """Called once at startup so a plugin can add notification channels.
 
         :param register: call it with each channel object (``name`` plus ``send()``).

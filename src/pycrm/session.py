@@ -24,6 +24,7 @@ from pycrm.domain import (
     Interaction,
     Order,
     Task,
+    new_id,
 )
 from pycrm.domain import _convert as conv
 from pycrm.domain.audit import diff, masked_changes, snapshot
@@ -81,7 +82,7 @@ class Repository(Generic[E]):
         entity = self._check_type(entity)
         self._check_references([entity])
         now = self._session.now
-        stored = attrs.evolve(entity, version=1, created_at=now, updated_at=now)  # type: ignore[misc]
+        stored = attrs.evolve(entity, version=1, created_at=now, updated_at=now)
         self._table.insert(stored)
         self._session._record(ChangeKind.CREATED, stored, {})
         return stored
@@ -95,10 +96,13 @@ class Repository(Generic[E]):
         self._session._check_open()
         conv.check_int(batch_size, "batch_size", minimum=1, required=True)
         now = self._session.now
+        cls = self._spec.cls
         ids: list[str] = []
         batch: list[E] = []
         for entity in entities:
-            batch.append(self._check_type(entity))
+            if not isinstance(entity, cls):
+                self._check_type(entity)  # raises, naming the type
+            batch.append(entity)
             if len(batch) >= batch_size:
                 ids.extend(self._insert_batch(batch, now))
                 batch = []
@@ -118,26 +122,58 @@ class Repository(Generic[E]):
         return len(ids)
 
     def _insert_batch(self, batch: list[E], now: datetime) -> list[str]:
+        """Stamp, store and audit one batch.
+
+        The entities were validated when they were built, and only their bookkeeping fields
+        change here, so instead of ``attrs.evolve`` (which re-runs every converter of every
+        field) each one is copied field by field with version and timestamps set; ``now`` is
+        checked once per batch. The audit entries differ only in id, entity and customer, so
+        they are copies of one validated entry. A subclass of the entity type may have
+        invariants of its own and takes the validating path.
+        """
         self._check_references(batch)
-        stamped = [
-            attrs.evolve(e, version=1, created_at=now, updated_at=now)  # type: ignore[misc]
-            for e in batch
-        ]
+        stamp = conv.check_datetime(now, "created_at", required=False)
+        cls = self._spec.cls
+        bookkeeping = ("version", "created_at", "updated_at")
+        names = [a.name for a in attrs.fields(cls) if a.name not in bookkeeping]
+        new = object.__new__
+        set_field = object.__setattr__
+        stamped: list[E] = []
+        for e in batch:
+            if type(e) is not cls:
+                stamped.append(attrs.evolve(e, version=1, created_at=now, updated_at=now))
+                continue
+            copy = new(cls)
+            for name in names:
+                set_field(copy, name, getattr(e, name))
+            set_field(copy, "version", 1)
+            set_field(copy, "created_at", stamp)
+            set_field(copy, "updated_at", stamp)
+            stamped.append(copy)
         self._table.insert_many(stamped)
-        actor = self._session.actor
-        self._session._tx.audit.append(
-            [
-                AuditEntry(
-                    at=now,
-                    actor=actor,
-                    action=ChangeKind.CREATED,
-                    entity_type=self._entity_type,
-                    entity_id=e.id,
-                    customer_id=_customer_id(e),
-                )
-                for e in stamped
-            ]
+        template = AuditEntry(
+            at=now,
+            actor=self._session.actor,
+            action=ChangeKind.CREATED,
+            entity_type=self._entity_type,
+            entity_id=stamped[0].id,
         )
+        shared = [
+            (a.name, getattr(template, a.name))
+            for a in attrs.fields(AuditEntry)
+            if a.name not in ("id", "entity_id", "customer_id")
+        ]
+        prefix = AuditEntry.ID_PREFIX
+        entries: list[AuditEntry] = []
+        for e in stamped:
+            entry = new(AuditEntry)
+            set_field(entry, "id", new_id(prefix))
+            for name, value in shared:
+                set_field(entry, name, value)
+            set_field(entry, "entity_id", e.id)
+            set_field(entry, "customer_id", _customer_id(e))
+            entries.append(entry)
+        self._session._tx.audit.append(entries)
         return [e.id for e in stamped]
 
     def get(self, entity_id: str) -> E:
@@ -170,7 +206,7 @@ class Repository(Generic[E]):
         if not changes:
             return before
         self._check_references([entity])
-        stored = attrs.evolve(  # type: ignore[misc]
+        stored = attrs.evolve(
             entity,
             version=entity.version + 1,
             created_at=before.created_at,
@@ -188,10 +224,7 @@ class Repository(Generic[E]):
         customer with contacts or orders is made inactive through its ``status`` instead.
         """
         self._session._check_open()
-        if isinstance(entity, str):
-            current = self.get(entity)
-        else:
-            current = self._check_type(entity)
+        current = self.get(entity) if isinstance(entity, str) else self._check_type(entity)
         for dependent, field in DEPENDENTS[self._entity_type]:
             count = self._session._tx.table(dependent).count({field: current.id})
             if count:
@@ -213,8 +246,10 @@ class Repository(Generic[E]):
                 allowed = ", ".join(sorted(self._spec.filters))
                 raise ValidationError(field, f"cannot filter {self._entity_type} by it ({allowed})")
             attribute = attrs.fields_dict(self._spec.cls)[field]
-            if value is not None and attribute.converter is not None:
-                value = attribute.converter(value, None, attribute)  # type: ignore[operator, call-arg]
+            converter = attribute.converter
+            if value is not None and isinstance(converter, attrs.Converter):
+                # Filter values get the same checks and normalisation as the field itself.
+                value = converter.converter(value, attribute)  # type: ignore[attr-defined]
             checked[field] = value
         return checked
 
@@ -257,7 +292,7 @@ class AuditLog:
             entity_type, entity_id = entity.ENTITY_TYPE, entity.id
         else:
             entity_id = entity
-            if entity_type not in SPEC_BY_TYPE:
+            if entity_type is None or entity_type not in SPEC_BY_TYPE:
                 raise ValidationError("entity_type", f"must be one of {sorted(SPEC_BY_TYPE)}")
         return self._session._tx.audit.for_entity(entity_type, entity_id)
 

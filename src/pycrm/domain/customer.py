@@ -12,7 +12,7 @@ import attrs
 from pycrm.domain import _convert as conv
 from pycrm.domain.entity import Entity
 from pycrm.domain.money import Money
-from pycrm.domain.personal import mask_email, mask_phone, mask_text
+from pycrm.domain.personal import mask_email, mask_phone, mask_text, masked_repr
 from pycrm.errors import ValidationError
 
 
@@ -54,6 +54,10 @@ def _optional_money(value: Any, field: attrs.Attribute) -> Money | None:  # type
     raise ValidationError(field.name, f"expected Money, got {type(value).__name__}")
 
 
+_PHONE_REPR = masked_repr(mask_phone)
+_EMAIL_REPR = masked_repr(mask_email)
+
+
 @attrs.frozen(kw_only=True)
 class Customer(Entity):
     """A company or a person the business sells to.
@@ -74,7 +78,7 @@ class Customer(Entity):
     employees: int | None = attrs.field(default=None, converter=conv.optional_integer(0))
     yearly_revenue: Money | None = attrs.field(
         default=None,
-        converter=attrs.Converter(_optional_money, takes_field=True),  # type: ignore[misc]
+        converter=attrs.Converter(_optional_money, takes_field=True),
     )
     founded_on: date | None = attrs.field(default=None, converter=conv.optional_date())
     website: str | None = attrs.field(default=None, converter=conv.optional_text(200))
@@ -86,8 +90,8 @@ class Customer(Entity):
     position: str | None = attrs.field(default=None, converter=conv.optional_text(120))
     # Both
     region: str | None = attrs.field(default=None, converter=conv.optional_text(120))
-    phone: str | None = attrs.field(default=None, converter=conv.phone(), repr=mask_phone)
-    email: str | None = attrs.field(default=None, converter=conv.email(), repr=mask_email)
+    phone: str | None = attrs.field(default=None, converter=conv.phone(), repr=_PHONE_REPR)
+    email: str | None = attrs.field(default=None, converter=conv.email(), repr=_EMAIL_REPR)
     source_channel: str | None = attrs.field(default=None, converter=conv.optional_text(60))
     captured_at: datetime | None = attrs.field(default=None, converter=conv.optional_datetime())
     tags: frozenset[str] = attrs.field(factory=frozenset, converter=conv.tag_set())
@@ -98,7 +102,7 @@ class Customer(Entity):
         default=LifecycleStatus.PROSPECT, converter=conv.choice(LifecycleStatus)
     )
     member_id: str | None = attrs.field(
-        default=None, converter=conv.optional_text(64), repr=mask_text
+        default=None, converter=conv.optional_text(64), repr=masked_repr(mask_text)
     )
     custom_fields: dict[str, Any] = attrs.field(
         factory=dict, converter=conv.json_object(), hash=False

@@ -44,9 +44,7 @@ class Interaction(Entity):
     commitments: tuple[str, ...] = attrs.field(factory=tuple, converter=conv.text_tuple())
     result: str | None = attrs.field(default=None, converter=conv.optional_text(400))
     next_action: str | None = attrs.field(default=None, converter=conv.optional_text(400))
-    next_action_due: datetime | None = attrs.field(
-        default=None, converter=conv.optional_datetime()
-    )
+    next_action_due: datetime | None = attrs.field(default=None, converter=conv.optional_datetime())
 
     def __attrs_post_init__(self) -> None:
         if self.next_action_due is not None and self.next_action is None:

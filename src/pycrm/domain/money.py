@@ -25,7 +25,7 @@ class Money:
     """An amount in one currency. Adding different currencies is an error, not a conversion."""
 
     amount: Decimal = attrs.field(converter=conv.decimal())
-    currency: str = attrs.field(converter=attrs.Converter(_currency, takes_field=True))  # type: ignore[misc]
+    currency: str = attrs.field(converter=attrs.Converter(_currency, takes_field=True))
 
     @classmethod
     def of(cls, amount: Decimal | int | str, currency: str) -> Money:
@@ -39,9 +39,7 @@ class Money:
         if not isinstance(other, Money):
             raise ValidationError("money", f"cannot {op} Money and {type(other).__name__}")
         if other.currency != self.currency:
-            raise ValidationError(
-                "currency", f"cannot {op} {self.currency} and {other.currency}"
-            )
+            raise ValidationError("currency", f"cannot {op} {self.currency} and {other.currency}")
         return other
 
     def __add__(self, other: Money) -> Money:

@@ -37,7 +37,11 @@ def _positive(value: Any, field: attrs.Attribute) -> Decimal:  # type: ignore[ty
     return number
 
 
-_MONEY = attrs.Converter(_money, takes_field=True)  # type: ignore[misc]
+def _lines(value: Iterable[OrderLine]) -> tuple[OrderLine, ...]:
+    return tuple(value)
+
+
+_MONEY = attrs.Converter(_money, takes_field=True)
 
 
 @attrs.frozen(kw_only=True)
@@ -45,7 +49,7 @@ class OrderLine:
     """One product line; ``amount`` is quantity times unit price."""
 
     description: str = attrs.field(converter=conv.text(400))
-    quantity: Decimal = attrs.field(converter=attrs.Converter(_positive, takes_field=True))  # type: ignore[misc]
+    quantity: Decimal = attrs.field(converter=attrs.Converter(_positive, takes_field=True))
     unit_price: Money = attrs.field(converter=_MONEY)
     sku: str | None = attrs.field(default=None, converter=conv.optional_text(64))
 
@@ -66,7 +70,7 @@ class Order(Entity):
     customer_id: str = attrs.field(converter=conv.text(64))
     placed_at: datetime = attrs.field(converter=conv.aware_datetime())
     total: Money = attrs.field(converter=_MONEY)
-    lines: tuple[OrderLine, ...] = attrs.field(factory=tuple, converter=tuple)
+    lines: tuple[OrderLine, ...] = attrs.field(factory=tuple, converter=_lines)
     status: OrderStatus = attrs.field(
         default=OrderStatus.PENDING, converter=conv.choice(OrderStatus)
     )

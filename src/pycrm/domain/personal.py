@@ -43,6 +43,11 @@ def mask_mapping(values: dict[str, str]) -> dict[str, str | None]:
     return {key: mask_text(value) for key, value in values.items()}
 
 
+def masked_repr(masker: Callable[[Any], Any]) -> Callable[[Any], str]:
+    """A ``repr`` for an attrs field that shows only the masked value."""
+    return lambda value: repr(masker(value))
+
+
 PERSONAL_FIELDS: dict[str, Callable[[Any], Any]] = {
     "phone": mask_phone,
     "email": mask_email,

@@ -68,8 +68,7 @@ class StoreContract(RuleBasedStateMachine):
 
     def _member_taken(self, customer: Customer, *, ignore: str | None = None) -> bool:
         return customer.member_id is not None and any(
-            c.member_id == customer.member_id and c.id != ignore
-            for c in self.customers.values()
+            c.member_id == customer.member_id and c.id != ignore for c in self.customers.values()
         )
 
     # -- rules ---------------------------------------------------------------------------
@@ -96,9 +95,7 @@ class StoreContract(RuleBasedStateMachine):
     def add_many_customers(self, batch: list[Customer]) -> None:
         self._tick()
         member_ids = [c.member_id for c in batch if c.member_id is not None]
-        clash = len(member_ids) != len(set(member_ids)) or any(
-            self._member_taken(c) for c in batch
-        )
+        clash = len(member_ids) != len(set(member_ids)) or any(self._member_taken(c) for c in batch)
         try:
             with self.crm.session(actor="contract") as s:
                 assert s.customers.add_many(batch) == len(batch)
@@ -228,5 +225,3 @@ class StoreContract(RuleBasedStateMachine):
             for status in LifecycleStatus:
                 expected = sum(1 for c in self.customers.values() if c.status is status)
                 assert s.customers.count(status=status) == expected
-
-

@@ -28,24 +28,18 @@ from pycrm.domain import (
     Task,
 )
 
-_ALPHABET = st.characters(
-    blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters=","
-)
+_ALPHABET = st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters=",")
 
 
 def texts(max_size: int = 40) -> st.SearchStrategy[str]:
     """Non-blank text without leading/trailing spaces (the domain strips them)."""
-    return (
-        st.text(_ALPHABET, min_size=1, max_size=max_size)
-        .map(str.strip)
-        .filter(bool)
-    )
+    return st.text(_ALPHABET, min_size=1, max_size=max_size).map(str.strip).filter(bool)
 
 
 def aware_datetimes() -> st.SearchStrategy[datetime]:
-    return st.datetimes(
-        min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1)
-    ).map(lambda d: d.replace(tzinfo=timezone.utc))
+    return st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1)).map(
+        lambda d: d.replace(tzinfo=timezone.utc)
+    )
 
 
 def dates() -> st.SearchStrategy[date]:
@@ -203,5 +197,3 @@ __all__ = [
     "tasks",
     "texts",
 ]
-
-

@@ -43,9 +43,7 @@ class MemoryStore:
 class MemoryTransaction:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
-        self._tables = {
-            name: MemoryTable[Any](self, SPEC_BY_TYPE[name]) for name in SPEC_BY_TYPE
-        }
+        self._tables = {name: MemoryTable[Any](self, SPEC_BY_TYPE[name]) for name in SPEC_BY_TYPE}
         self._audit_table = MemoryAuditTable(self)
         self._callbacks: list[Callable[[], None]] = []
         self._open = True
