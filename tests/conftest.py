@@ -43,13 +43,13 @@ class SqlBackend:
     """One schema (a unique table prefix) per backend for the whole run; emptied per test."""
 
     def __init__(self, url: str) -> None:
-        from pycrm.storage.sqlalchemy import SqlStore, define_tables
+        from pycrm.storage.sqlalchemy import SqlStore
 
+        self.url = url
         self.prefix = f"t{uuid.uuid4().hex[:6]}_"
         self.store = SqlStore.from_url(url, table_prefix=self.prefix)
-        self.store.ensure_schema()
-        self.metadata = sa.MetaData()
-        define_tables(self.metadata, prefix=self.prefix)
+        self.store.ensure_schema()  # through the shipped migrations
+        self.metadata = self.store.tables.metadata
 
     def fresh(self) -> Store:
         with self.store.engine.begin() as conn:
@@ -60,7 +60,7 @@ class SqlBackend:
     def drop(self) -> None:
         with self.store.engine.begin() as conn:
             self.metadata.drop_all(conn)
-            conn.execute(sa.text(f"DROP TABLE IF EXISTS {self.prefix}alembic_version"))
+            conn.execute(sa.text(f"DROP TABLE IF EXISTS {self.store.tables.version_table}"))
         self.store.engine.dispose()
 
 
@@ -81,6 +81,15 @@ def _sql_url(name: str, tmp: Path) -> str:
     return url
 
 
+def sql_backend(
+    name: str, sql_backends: dict[str, SqlBackend], tmp_path_factory: pytest.TempPathFactory
+) -> SqlBackend:
+    """The run's schema on SQL backend ``name`` (skips when its URL is not set)."""
+    if name not in sql_backends:
+        sql_backends[name] = SqlBackend(_sql_url(name, tmp_path_factory.mktemp(name)))
+    return sql_backends[name]
+
+
 @pytest.fixture(params=BACKENDS)
 def store_factory(
     request: pytest.FixtureRequest,
@@ -91,9 +100,19 @@ def store_factory(
     name: str = request.param
     if name == "memory":
         return MemoryStore
-    if name not in sql_backends:
-        sql_backends[name] = SqlBackend(_sql_url(name, tmp_path_factory.mktemp(name)))
-    return sql_backends[name].fresh
+    return sql_backend(name, sql_backends, tmp_path_factory).fresh
+
+
+@pytest.fixture(params=[b for b in BACKENDS if b != "memory"])
+def sql(
+    request: pytest.FixtureRequest,
+    sql_backends: dict[str, SqlBackend],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> SqlBackend:
+    """Each SQL backend in turn, emptied."""
+    backend = sql_backend(request.param, sql_backends, tmp_path_factory)
+    backend.fresh()
+    return backend
 
 
 @pytest.fixture
