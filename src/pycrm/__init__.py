@@ -45,6 +45,8 @@ from pycrm.notify import Notification, NotificationChannel
 from pycrm.paging import Page
 from pycrm.plugins import ENTRY_POINT_GROUP, PluginLoadError, hookimpl, hookspec
 from pycrm.session import AuditLog, Repository, Session
+from pycrm.storage import MemoryStore, Store
+from pycrm.storage.sqlalchemy import SqlStore, Tables, define_tables
 
 __version__ = "0.1.0"
 
@@ -69,6 +71,7 @@ __all__ = [
     "Interaction",
     "InteractionChannel",
     "LifecycleStatus",
+    "MemoryStore",
     "Money",
     "NotFound",
     "Notification",
@@ -85,13 +88,17 @@ __all__ = [
     "Repository",
     "Session",
     "SessionClosed",
+    "SqlStore",
+    "Store",
     "SystemClock",
+    "Tables",
     "Task",
     "TaskStatus",
     "ValidationError",
     "__version__",
     "cancel_task",
     "complete_task",
+    "define_tables",
     "hookimpl",
     "hookspec",
     "mask_email",
