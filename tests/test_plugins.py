@@ -178,3 +178,32 @@ def test_entry_point_plugin_is_discovered_and_receives_events(site: Path) -> Non
 
     assert pycrm_ep_welcome.seen == ["Acme"]
     assert CRM.memory().plugins.get_plugin("welcome") is None  # only when asked
+
+
+def test_misspelt_hook_is_an_error_not_silence() -> None:
+    class Typo:
+        @hookimpl
+        def pycrm_evnt(self, event: DomainEvent) -> None:
+            raise AssertionError("never called")
+
+    with pytest.raises(PluginError, match="pycrm_evnt"):
+        CRM.memory(plugins=[Typo()])
+
+
+def test_entry_point_with_unknown_hook_is_reported_and_skipped(site: Path) -> None:
+    _install_distribution(
+        site,
+        "pycrm_ep_typo",
+        """
+        import pycrm
+
+        @pycrm.hookimpl
+        def pycrm_evnt(event):
+            pass
+        """,
+        "typo",
+    )
+    crm = CRM.memory(load_entrypoints=True)
+    assert [e.name for e in crm.plugin_errors] == ["typo"]
+    assert "pycrm_evnt" in crm.plugin_errors[0].error
+    assert crm.plugins.get_plugin("typo") is None

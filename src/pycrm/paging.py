@@ -13,7 +13,11 @@ T = TypeVar("T")
 @attrs.frozen
 class Page(Generic[T]):
     """``items`` in id order; pass ``next_after`` as ``after=`` to get the following page.
-    ``next_after`` is ``None`` on the last page."""
+
+    ``next_after`` is ``None`` when the page came back short, so certainly the last; a full
+    last page still names a cursor, and the page after it is empty (keyset paging cannot know
+    without reading one row more).
+    """
 
     items: Sequence[T]
     next_after: str | None

@@ -15,6 +15,7 @@ import attrs
 import pluggy
 
 from pycrm.domain import DomainEvent
+from pycrm.errors import PluginError
 
 if TYPE_CHECKING:
     from pycrm.crm import CRM
@@ -88,9 +89,15 @@ def new_plugin_manager() -> pluggy.PluginManager:
 
 
 def register_plugins(manager: pluggy.PluginManager, plugins: Iterable[Any]) -> None:
-    """Register plugin objects or modules given by the host; errors here are the host's bug."""
+    """Register plugin objects or modules given by the host; errors here are the host's bug,
+    so they raise :class:`pycrm.PluginError` (a misspelt hook name included)."""
     for plugin in plugins:
-        manager.register(plugin)
+        name = getattr(plugin, "__name__", None) or type(plugin).__name__
+        try:
+            manager.register(plugin)
+            manager.check_pending()
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            raise PluginError(name, str(exc)) from exc
 
 
 def load_entrypoint_plugins(
@@ -105,6 +112,11 @@ def load_entrypoint_plugins(
         try:
             plugin = entry_point.load()
             manager.register(plugin, name=entry_point.name)
+            try:
+                manager.check_pending()
+            except pluggy.PluginValidationError:
+                manager.unregister(name=entry_point.name)
+                raise
         except Exception as exc:  # a broken third-party plugin must not stop the host
             message = f"{type(exc).__name__}: {exc}"
             log.warning("skipping pycrm plugin %r: %s", entry_point.name, message)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Generic
 
 from pycrm.domain import AuditEntry
-from pycrm.errors import AlreadyExists, ConcurrencyConflict, SessionClosed
+from pycrm.errors import AlreadyExists, ConcurrencyConflict, ConfigurationError, SessionClosed
 from pycrm.storage.protocols import E
 from pycrm.storage.spec import SPEC_BY_TYPE, EntitySpec
 
@@ -29,7 +29,7 @@ class MemoryStore:
 
     def begin(self, *, connection: Any = None) -> MemoryTransaction:
         if connection is not None:
-            raise TypeError("the memory store cannot join an external connection")
+            raise ConfigurationError("the memory store cannot join a host's connection")
         return MemoryTransaction(self)
 
     def close(self) -> None:
