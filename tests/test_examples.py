@@ -1,0 +1,99 @@
+"""The examples run as a user would run them, and the README's example works as printed."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+def run_python(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
+    """Run ``python ARGS`` with this interpreter; fail with its output if it fails."""
+    result = subprocess.run(
+        [sys.executable, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, (
+        f"python {' '.join(args)} exited {result.returncode}\n"
+        f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+    )
+    return result.stdout
+
+
+def test_quickstart(tmp_path: Path) -> None:
+    out = run_python([str(EXAMPLES / "quickstart.py")], cwd=tmp_path)
+    assert "plugin: welcome, Acme Tools" in out
+    assert "customer: Acme Tools, version 2, phone 138****5678" in out
+    assert "orders: 1, total 3,580.00 CNY" in out
+    assert "open tasks: 1" in out
+    assert "audit: alice created" in out
+    assert "audit: bob changed {'priority': ['medium', 'high']}" in out
+    assert out.rstrip().endswith("quickstart: ok")
+    assert list(tmp_path.iterdir()) == [], "the quickstart must clean up its database"
+
+
+def test_embed_host_transaction(tmp_path: Path) -> None:
+    out = run_python([str(EXAMPLES / "embed_host_transaction.py")], cwd=tmp_path)
+    assert "failed checkout: rolled back" in out
+    assert "after failure: host orders=0, crm customers=0, crm orders=0, events=[]" in out
+    assert "events before the host committed: []" in out
+    assert (
+        "after success: host orders=1, crm customers=1, crm orders=1, "
+        "events=['customer.created', 'order.created']"
+    ) in out
+    assert out.rstrip().endswith("embed_host_transaction: ok")
+
+
+def test_readme_example_runs_as_printed(tmp_path: Path) -> None:
+    """The README's Python block, pasted into a file and run twice in an empty directory."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```python\n(.*?)```", readme, flags=re.DOTALL)
+    assert block, "README.md has no python example"
+    script = tmp_path / "example.py"
+    script.write_text(block.group(1), encoding="utf-8")
+    for _ in range(2):
+        out = run_python([str(script)], cwd=tmp_path)
+        assert out.count("welcome, Acme Tools") == 1, out
+        assert re.search(r" alice created None$", out, flags=re.MULTILINE), out
+        assert re.search(r" bob changed \{'priority': \['medium', 'high'\]\}$", out, re.M), out
+    assert (tmp_path / "crm.db").exists()
+
+
+def test_plugin_example_is_found_through_its_entry_point(tmp_path: Path) -> None:
+    """Install the example plugin package and let ``load_entrypoints=True`` discover it."""
+    source = tmp_path / "plugin_example"
+    shutil.copytree(EXAMPLES / "plugin_example", source)
+    target = tmp_path / "site"
+    run_python(
+        ["-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(source)],
+        cwd=tmp_path,
+    )
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(target), env.get("PYTHONPATH")]))
+    check = """
+import pycrm_welcome
+from pycrm import CRM, ENTRY_POINT_GROUP, Customer
+
+with CRM.memory() as crm:
+    assert crm.plugins.get_plugin("welcome") is None
+with CRM.memory(load_entrypoints=True) as crm:
+    assert crm.plugin_errors == [], crm.plugin_errors
+    assert crm.plugins.get_plugin("welcome") is pycrm_welcome.plugin
+    with crm.session(actor="alice") as s:
+        s.customers.add(Customer.person("Li Na"))
+    assert pycrm_welcome.plugin.greeted == ["Li Na"], pycrm_welcome.plugin.greeted
+print("loaded from entry-point group", ENTRY_POINT_GROUP)
+"""
+    out = run_python(["-c", check], cwd=tmp_path, env=env)
+    assert "loaded from entry-point group pycrm" in out
