@@ -96,9 +96,12 @@ def check_datetime(value: Any, field: str, *, required: bool) -> datetime | None
             raise ValidationError(field, "not an ISO 8601 date and time", value=value) from None
     if not isinstance(value, datetime):
         raise ValidationError(field, f"expected a datetime, got {type(value).__name__}")
-    if value.tzinfo is None or value.utcoffset() is None:
+    zone = value.tzinfo
+    if zone is _UTC:
+        return value
+    if zone is None or value.utcoffset() is None:
         raise ValidationError(field, "must be timezone-aware (naive datetimes are ambiguous)")
-    return value if value.tzinfo is _UTC else value.astimezone(_UTC)
+    return value.astimezone(_UTC)
 
 
 def aware_datetime() -> attrs.Converter:  # type: ignore[type-arg]

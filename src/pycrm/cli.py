@@ -1,0 +1,289 @@
+"""The ``pycrm`` command line (also ``python -m pycrm``).
+
+``pycrm demo`` writes a SQLite file full of realistic sample data and prints a summary of it;
+``pycrm db upgrade URL`` / ``pycrm db current URL`` run and inspect pycrm's migrations on a
+database a host manages. CRMs opened here load the ``pycrm`` entry-point plugins, reporting a
+broken plugin as a warning instead of failing.
+
+Exit codes: 0 on success, 1 when pycrm or the database refuses (the message is printed as
+``error: ...``, without a traceback), 2 on bad usage (argparse's convention), 130 when
+interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from pycrm import CRM, Clock, FixedClock, PycrmError, __version__
+from pycrm.errors import ConfigurationError
+
+DEFAULT_DEMO_DB = "pycrm-demo.db"
+DEFAULT_DEMO_CUSTOMERS = 3000
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+_SQLITE_SIDECARS = ("-wal", "-shm", "-journal")
+
+
+class CommandFailed(Exception):
+    """An expected failure outside pycrm's own errors (database driver, migrations, files),
+    carried to :func:`main` so it is reported like a :class:`pycrm.PycrmError`."""
+
+
+def _write(stream: TextIO, text: str) -> None:
+    # A console or pipe in a legacy encoding cannot show Chinese names; replace what it
+    # cannot encode rather than fail after the work is done.
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        encoding = stream.encoding or "ascii"
+        stream.write(text.encode(encoding, "replace").decode(encoding))
+
+
+def _say(text: str) -> None:
+    """Progress and notes go to stderr, so stdout carries only the result."""
+    _write(sys.stderr, text + "\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def open_crm(url: str, *, clock: Clock | None = None, plugins: bool = True) -> CRM:
+    """A CRM on ``url`` with entry-point plugins loaded; each plugin that failed to load is
+    reported as a warning on stderr."""
+    crm = CRM.open(url, clock=clock, load_entrypoints=plugins)
+    for failure in crm.plugin_errors:
+        _say(f"warning: plugin {failure.name!r} was not loaded: {failure.error}")
+    return crm
+
+
+# -- demo ----------------------------------------------------------------------------------
+
+
+def _clear_demo_file(path: Path) -> bool:
+    """Make room for a new demo database at ``path``; ``True`` if an old one was removed.
+
+    Only a SQLite database (or an empty file) is replaced, so a mistyped ``--db`` cannot
+    destroy some other file.
+    """
+    if path.is_dir():
+        raise ConfigurationError(f"{path} is a directory; --db takes a file name")
+    parent = path.parent
+    if not parent.is_dir():
+        raise ConfigurationError(f"directory {parent} does not exist")
+    if not path.exists():
+        return False
+    with path.open("rb") as existing:
+        header = existing.read(len(_SQLITE_HEADER))
+    if header and header != _SQLITE_HEADER:
+        raise ConfigurationError(f"{path} exists and is not a SQLite database; not replacing it")
+    _remove_database(path)
+    return True
+
+
+def _remove_database(path: Path) -> None:
+    for suffix in ("", *_SQLITE_SIDECARS):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """``pycrm demo``: summary on stdout, progress and the file's URL on stderr."""
+    from pycrm import demo  # imported per command, so ``--version`` and ``db`` start quickly
+
+    path = Path(args.db)
+    if _clear_demo_file(path):
+        _say(f"replacing the existing {path}")
+    url = f"sqlite:///{path.resolve().as_posix()}"
+    clock = FixedClock(demo.DEMO_NOW) if args.seed is not None else None
+    seed_note = f"seed {args.seed}" if args.seed is not None else "random seed"
+    _say(f"writing {args.customers:,} sample customers to {path} ({seed_note})")
+    started = time.perf_counter()
+    try:
+        with open_crm(url, clock=clock, plugins=args.plugins) as crm:
+            counts = demo.load(crm, customers=args.customers, seed=args.seed)
+            loaded = time.perf_counter() - started
+            summary = demo.summarize(crm)
+    except BaseException:
+        # A demo database without its data is of no use to anyone: do not leave it behind.
+        _remove_database(path)
+        raise
+    _write(sys.stdout, summary)
+    total = sum(counts.values())
+    _say(f"\nloaded {total:,} records in {loaded:.1f} s; open them with CRM.open({url!r})")
+    return 0
+
+
+# -- db ------------------------------------------------------------------------------------
+
+
+def _display_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def _database_errors() -> tuple[type[Exception], ...]:
+    """Errors the database layer raises on bad URLs, unreachable servers or unknown
+    revisions: reported as ``error: ...``, not as a traceback."""
+    from alembic.util import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return (CommandError, SQLAlchemyError)
+
+
+def run_db_upgrade(args: argparse.Namespace) -> int:
+    """``pycrm db upgrade``: prints the revision reached, so scripts can check it."""
+    from pycrm.storage.sqlalchemy import current_revision, upgrade
+
+    try:
+        upgrade(args.url, revision=args.revision, table_prefix=args.prefix, schema=args.schema)
+        revision = current_revision(args.url, table_prefix=args.prefix, schema=args.schema)
+    except _database_errors() as exc:
+        raise CommandFailed(f"cannot upgrade {_display_url(args.url)}: {exc}") from exc
+    _write(sys.stdout, f"{revision or 'none'}\n")
+    _say(f"pycrm tables ({args.prefix}*) in {_display_url(args.url)} are at {revision}")
+    return 0
+
+
+def run_db_current(args: argparse.Namespace) -> int:
+    """``pycrm db current``: the revision, ``(head)`` when current, ``none`` if never migrated."""
+    from pycrm.storage.sqlalchemy import current_revision
+    from pycrm.storage.sqlalchemy.migrate import head_revision
+
+    try:
+        revision = current_revision(args.url, table_prefix=args.prefix, schema=args.schema)
+    except _database_errors() as exc:
+        raise CommandFailed(f"cannot read {_display_url(args.url)}: {exc}") from exc
+    if revision is None:
+        _write(sys.stdout, "none\n")
+        _say(f"no pycrm migration record for tables {args.prefix}* in {_display_url(args.url)}")
+    else:
+        head = " (head)" if revision == head_revision() else ""
+        _write(sys.stdout, f"{revision}{head}\n")
+    return 0
+
+
+# -- parser --------------------------------------------------------------------------------
+
+
+def _add_table_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("url", help="SQLAlchemy database URL, e.g. sqlite:///crm.db")
+    parser.add_argument(
+        "--prefix",
+        default="crm_",
+        help="prefix of pycrm's table names (default: %(default)s)",
+    )
+    parser.add_argument("--schema", default=None, help="database schema holding the tables")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pycrm",
+        description="pycrm, an embeddable CRM library: sample data and database maintenance.",
+    )
+    parser.add_argument("--version", action="version", version=f"pycrm {__version__}")
+    parser.add_argument(
+        "--no-plugins",
+        dest="plugins",
+        action="store_false",
+        help="do not load plugins from the 'pycrm' entry-point group",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show progress messages (such as each migration run) on stderr",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo",
+        help="write a SQLite file with realistic sample data and summarise it",
+        description=(
+            "Generate customers (companies and people, in China and abroad), contacts, "
+            "orders, interactions and tasks, store them in a new SQLite file through pycrm's "
+            "bulk path and print a summary. With --seed the data and the summary are the "
+            "same on every run."
+        ),
+    )
+    demo.add_argument(
+        "--db",
+        default=DEFAULT_DEMO_DB,
+        help="SQLite file to write; an existing demo file is replaced (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--customers",
+        type=_positive_int,
+        default=DEFAULT_DEMO_CUSTOMERS,
+        help="how many customers to generate (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--seed", type=int, default=None, help="random seed, for reproducible data and dates"
+    )
+    demo.set_defaults(handler=run_demo)
+
+    db = commands.add_parser("db", help="run or inspect pycrm's migrations on a database")
+    actions = db.add_subparsers(dest="action", required=True, metavar="ACTION")
+    upgrade = actions.add_parser(
+        "upgrade",
+        help="create or upgrade pycrm's tables",
+        description="Create pycrm's tables, or bring them up to a revision, in a database.",
+    )
+    _add_table_options(upgrade)
+    upgrade.add_argument(
+        "--revision", default="head", help="target revision (default: %(default)s)"
+    )
+    upgrade.set_defaults(handler=run_db_upgrade)
+    current = actions.add_parser(
+        "current",
+        help="print the revision pycrm's tables are at",
+        description="Print the migration revision of pycrm's tables ('none' if never migrated).",
+    )
+    _add_table_options(current)
+    current.set_defaults(handler=run_db_current)
+    return parser
+
+
+def _configure_logging(verbose: bool) -> None:
+    # Only takes effect when the host has not configured logging (basicConfig is a no-op
+    # then). Warnings that matter here, like plugins that failed to load, are printed by the
+    # command itself.
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.ERROR,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
+    _configure_logging(args.verbose)
+    try:
+        code: int = args.handler(args)
+    except (PycrmError, CommandFailed, OSError) as exc:
+        _say(f"error: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return 130
+    return code

@@ -1,0 +1,168 @@
+"""The demo package: generated sample data and its summary, on the in-memory store."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pytest
+
+from pycrm import (
+    CRM,
+    ChangeKind,
+    Customer,
+    FixedClock,
+    InteractionChannel,
+    LifecycleStatus,
+    OrderStatus,
+    TaskStatus,
+)
+from pycrm.demo import DEMO_NOW, SECTIONS, Block, SummaryContext, load, summarize
+from pycrm.demo import vocabulary as vocab
+from pycrm.demo.sample import IdMaker
+from pycrm.demo.table import display_width, format_table
+
+
+def demo_crm(customers: int = 120, seed: int = 11) -> CRM:
+    crm = CRM.memory(clock=FixedClock(DEMO_NOW))
+    load(crm, customers=customers, seed=seed)
+    return crm
+
+
+@pytest.fixture(scope="module")
+def crm() -> CRM:
+    return demo_crm()
+
+
+def test_load_reports_what_it_stored(crm: CRM) -> None:
+    fresh = CRM.memory(clock=FixedClock(DEMO_NOW))
+    counts = load(fresh, customers=30, seed=3)
+    with fresh.session() as s:
+        stored = {
+            "customer": s.customers.count(),
+            "contact": s.contacts.count(),
+            "order": s.orders.count(),
+            "interaction": s.interactions.count(),
+            "task": s.tasks.count(),
+        }
+    assert counts == stored
+    assert stored["customer"] == 30
+
+
+def test_sample_data_is_realistic(crm: CRM) -> None:
+    with crm.session() as s:
+        customers = list(s.customers.stream())
+        contacts = list(s.contacts.stream())
+        orders = list(s.orders.stream())
+        interactions = list(s.interactions.stream())
+        tasks = list(s.tasks.stream())
+    by_id = {c.id: c for c in customers}
+
+    kinds = Counter(c.kind.value for c in customers)
+    assert kinds["company"] > 0
+    assert kinds["person"] > 0
+    assert {c.status for c in customers} == set(LifecycleStatus)
+    assert len({c.industry for c in customers if c.industry}) >= 5
+    assert {c.region for c in customers} & set(vocab.REGIONS_CN)
+    assert {c.region for c in customers} & set(vocab.REGIONS_ABROAD)
+    assert any(re.search(r"[\u4e00-\u9fff]", c.name) for c in customers)
+    assert any(re.fullmatch(r"[A-Za-z .]+", c.name) for c in customers)
+    assert all(any(t.startswith("purchase-intent:") for t in c.tags) for c in customers)
+    assert {c.customer_id for c in contacts} <= {c.id for c in customers if c.is_company}
+
+    for order in orders:
+        customer = by_id[order.customer_id]
+        expected = "CNY" if customer.region in vocab.REGIONS_CN else "USD"
+        assert order.total.currency == expected
+        assert order.lines
+        assert order.placed_at <= DEMO_NOW
+        assert customer.status in (
+            LifecycleStatus.ACTIVE,
+            LifecycleStatus.DORMANT,
+            LifecycleStatus.CHURNED,
+        )
+    assert {o.status for o in orders} >= {OrderStatus.FULFILLED, OrderStatus.CANCELLED}
+    assert min(o.placed_at for o in orders).year <= DEMO_NOW.year - 1
+
+    assert {i.channel for i in interactions} == set(InteractionChannel)
+    assert any(i.objections for i in interactions)
+    assert any(i.commitments for i in interactions)
+    assert any(i.next_action for i in interactions)
+
+    statuses = Counter(t.status for t in tasks)
+    assert statuses[TaskStatus.DONE]
+    assert statuses[TaskStatus.OPEN]
+    assert any(t.is_overdue(DEMO_NOW) for t in tasks)
+    assert any(t.due_at > DEMO_NOW for t in tasks)
+
+
+def test_the_same_seed_gives_the_same_data_and_summary() -> None:
+    first, second = demo_crm(40, seed=8), demo_crm(40, seed=8)
+    with first.session() as a, second.session() as b:
+        assert list(a.customers.stream()) == list(b.customers.stream())
+        assert list(a.orders.stream()) == list(b.orders.stream())
+        assert list(a.tasks.stream()) == list(b.tasks.stream())
+    assert summarize(first) == summarize(second)
+    assert summarize(demo_crm(40, seed=9)) != summarize(first)
+
+
+def test_ids_look_like_the_domains_and_sort_in_creation_order() -> None:
+    import random
+
+    make = IdMaker(random.Random(1), DEMO_NOW)
+    ids = [make(Customer.ID_PREFIX) for _ in range(5000)]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
+    assert all(re.fullmatch(r"cus_[0-9a-f]{12}7[0-9a-f]{3}[89ab][0-9a-f]{15}", i) for i in ids)
+
+
+def test_history_shows_people_changing_the_top_customer(crm: CRM) -> None:
+    summary = summarize(crm)
+    audit = summary.split("Audit log of one customer")[1]
+    top = summary.split("in CNY:")[1].splitlines()[3]  # first ranked row
+    name = top.split()[1]
+    assert name in audit
+    assert "demo" in audit
+    assert "sales.manager" in audit
+    assert re.search(r"phone: \d{3}\*{4}\d{4} -> \d{3}\*{4}\d{4}", audit)
+    with crm.session() as s:
+        entries = [
+            e
+            for c in s.customers.stream(priority="high")
+            for e in s.audit.for_entity(c)
+            if e.action is ChangeKind.CHANGED
+        ]
+    assert {e.actor for e in entries} >= {"sales.manager"}
+
+
+def test_summary_masks_every_phone_and_email(crm: CRM) -> None:
+    summary = summarize(crm)
+    with crm.session() as s:
+        customers = list(s.customers.stream())
+        contacts = list(s.contacts.stream())
+    raw = {p.phone for p in customers if p.phone} | {p.phone for p in contacts if p.phone}
+    raw |= {p.email for p in customers if p.email} | {p.email for p in contacts if p.email}
+    assert raw
+    assert not [value for value in raw if value in summary]
+    assert re.search(r"\d{3}\*{4}\d{4}", summary)
+
+
+def test_a_section_can_be_added(crm: CRM) -> None:
+    def pipeline(ctx: SummaryContext) -> Block:
+        return Block("Pipeline", [f"  {ctx.session.customers.count()} customers to work on"])
+
+    summary = summarize(crm, sections=[*SECTIONS, pipeline])
+    assert summary.rstrip().endswith("120 customers to work on")
+    assert "Pipeline\n========" in summary
+
+
+def test_tables_align_chinese_text_by_display_width() -> None:
+    assert display_width("华东精密") == 8
+    assert display_width("Emily") == 5
+    lines = format_table(
+        ["customer", "region", "total"],
+        [("华东精密制造有限公司", "华东", 12), ("Northwind Components Ltd", "Europe", 1234567)],
+    )
+    assert len({display_width(line) for line in lines}) == 1
+    assert lines[-1].endswith("1,234,567")
+    assert lines[2].endswith("12")
