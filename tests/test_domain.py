@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -285,3 +286,19 @@ def test_money_in_orders_keeps_decimal_precision() -> None:
         ],
     )
     assert order.total == Money("0.9999", "CNY")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (POSIX only)")
+def test_forked_processes_do_not_repeat_ids() -> None:
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: report its next ids and leave at once
+        os.write(writer, " ".join(new_id("x") for _ in range(50)).encode())
+        os._exit(0)
+    os.close(writer)
+    parent_ids = {new_id("x")[-16:] for _ in range(50)}
+    os.waitpid(pid, 0)
+    with os.fdopen(reader) as pipe:
+        child_ids = {i[-16:] for i in pipe.read().split()}
+    assert len(child_ids) == 50
+    assert not parent_ids & child_ids
