@@ -1,0 +1,1 @@
+"""pycrm's Alembic migration environment; run it through ``pycrm.storage.sqlalchemy.upgrade``."""

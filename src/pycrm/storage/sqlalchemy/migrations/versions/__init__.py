@@ -1,0 +1,1 @@
+"""Revisions of pycrm's schema, oldest first."""

@@ -1,0 +1,374 @@
+"""``EntityTable`` and ``AuditTable`` over SQLAlchemy Core, inside one transaction.
+
+Errors are turned into pycrm's own where the protocol promises them: a taken id or unique key
+becomes ``AlreadyExists``, a dangling reference ``NotFound``. Single inserts and updates have
+to survive such an error with the transaction still usable. SQLite and MySQL/MariaDB undo just
+the failed statement, so a write of one row needs no savepoint there; PostgreSQL aborts the
+whole transaction on an error, so there each write runs inside a SAVEPOINT. Writes with child
+rows (a customer's tags, an order's lines) take several statements and always get one.
+"""
+
+from __future__ import annotations
+
+import enum
+import sqlite3
+from collections import defaultdict
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
+from typing import Any, Generic
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Dialect
+
+from pycrm.domain import AuditEntry
+from pycrm.errors import AlreadyExists, ConcurrencyConflict, NotFound, PycrmError, ValidationError
+from pycrm.storage.protocols import E
+from pycrm.storage.spec import EntitySpec
+from pycrm.storage.sqlalchemy import integrity
+from pycrm.storage.sqlalchemy.bulk import BulkInsert
+from pycrm.storage.sqlalchemy.tables import Tables
+from pycrm.storage.sqlalchemy.translators import (
+    MAPPINGS,
+    EntityMapping,
+    Row,
+    RowDict,
+    audit_from_row,
+    audit_row,
+)
+
+IN_CHUNK = 10_000
+"""Ids per ``IN (...)`` list, so a page of up to this many entities loads its child rows with
+one query: well inside PostgreSQL's 65,535 bound parameters and SQLite's 32,766 (since 3.32)."""
+
+OLD_SQLITE_IN_CHUNK = 900
+"""For SQLite before 3.32, which allows only 999 bound parameters per statement."""
+
+STATEMENT_ATOMIC = frozenset({"sqlite", "mysql", "mariadb"})
+"""Dialects where a failed statement leaves the transaction usable."""
+
+
+def in_chunk(dialect: Dialect) -> int:
+    if dialect.name == "sqlite" and sqlite3.sqlite_version_info < (3, 32):
+        return OLD_SQLITE_IN_CHUNK
+    return IN_CHUNK
+
+
+def chunked(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@contextmanager
+def unwrap_pycrm_errors() -> Iterator[None]:
+    """Re-raise pycrm errors that SQLAlchemy wrapped while converting parameters."""
+    try:
+        yield
+    except sa.exc.StatementError as exc:
+        if isinstance(exc.orig, PycrmError):
+            raise exc.orig from None
+        raise
+
+
+class TableSet:
+    """What every transaction of one store shares: its tables and statements built once."""
+
+    def __init__(self, tables: Tables, specs: Mapping[str, EntitySpec]) -> None:
+        self.tables = tables
+        self.entities: dict[str, EntityStatements] = {
+            entity_type: EntityStatements(tables, specs[entity_type], mapping)
+            for entity_type, mapping in MAPPINGS.items()
+        }
+        audit = tables.audit_log
+        self.audit_select = (
+            sa.select(audit)
+            .where(
+                audit.c.entity_type == sa.bindparam("entity_type"),
+                audit.c.entity_id == sa.bindparam("entity_id"),
+            )
+            .order_by(audit.c.at, audit.c.id)
+        )
+        self._bulk: dict[tuple[Dialect, str], BulkInsert] = {}
+
+    def bulk_insert(self, table: sa.Table, dialect: Dialect) -> BulkInsert:
+        """The prepared bulk INSERT of ``table`` for ``dialect`` (built on first use)."""
+        key = (dialect, table.key)
+        found = self._bulk.get(key)
+        if found is None:
+            found = self._bulk[key] = BulkInsert(table, dialect)
+        return found
+
+
+class EntityStatements:
+    """Tables and prepared statements of one entity type."""
+
+    def __init__(self, tables: Tables, spec: EntitySpec, mapping: EntityMapping) -> None:
+        self.spec = spec
+        self.mapping = mapping
+        table: sa.Table = getattr(tables, mapping.table)
+        self.table = table
+        self.id = table.c.id
+        self.insert = table.insert()
+        self.select_one = sa.select(table).where(table.c.id == sa.bindparam("id"))
+        self.update = (
+            table.update()
+            .where(table.c.id == sa.bindparam("_id"), table.c.version == sa.bindparam("_expected"))
+            .values({c.name: sa.bindparam(c.name) for c in table.columns if c.name != "id"})
+        )
+        self.delete = table.delete().where(
+            table.c.id == sa.bindparam("_id"), table.c.version == sa.bindparam("_expected")
+        )
+        self.child: sa.Table | None = None
+        if mapping.children is not None:
+            child: sa.Table = getattr(tables, mapping.children.table)
+            self.child = child
+            self.child_parent = child.c[mapping.children.parent_column]
+            self.child_insert = child.insert()
+            self.child_delete = child.delete().where(self.child_parent == sa.bindparam("_id"))
+            self.child_order = [child.c[name] for name in mapping.children.order_by]
+        self.references = {
+            field: getattr(tables, MAPPINGS[target].table)
+            for field, target in spec.references.items()
+        }
+
+
+class SqlEntityTable(Generic[E]):
+    """One entity type's rows, read and written through one connection."""
+
+    def __init__(
+        self, connection: Connection, statements: EntityStatements, table_set: TableSet
+    ) -> None:
+        self._conn = connection
+        self._s = statements
+        self._table_set = table_set
+        self._type = statements.spec.entity_type
+        self._atomic = connection.dialect.name in STATEMENT_ATOMIC
+        self._chunk = in_chunk(connection.dialect)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def insert(self, entity: E) -> None:
+        s = self._s
+        row = s.mapping.to_row(entity)
+        children = s.mapping.children
+        child_rows = children.rows(entity) if children is not None else []
+        # With child rows a later statement can fail after the first succeeded, so the
+        # whole insert needs a savepoint on every backend.
+        with self._guard([entity], savepoint=not self._atomic or bool(child_rows)):
+            self._conn.execute(s.insert, row)
+            if child_rows:
+                self._conn.execute(s.child_insert, child_rows)
+
+    def insert_many(self, entities: Sequence[E]) -> None:
+        if not entities:
+            return
+        s = self._s
+        to_row = s.mapping.to_row
+        rows = [to_row(e) for e in entities]
+        child_rows: list[RowDict] = []
+        if s.mapping.children is not None:
+            child_of = s.mapping.children.rows
+            for e in entities:
+                child_rows.extend(child_of(e))
+        # All or none, with the transaction still usable afterwards, on every backend.
+        dialect = self._conn.dialect
+        with self._guard(entities, savepoint=True):
+            self._table_set.bulk_insert(s.table, dialect).execute(self._conn, rows)
+            if s.child is not None and child_rows:
+                self._table_set.bulk_insert(s.child, dialect).execute(self._conn, child_rows)
+
+    def update(self, entity: E, expected_version: int) -> bool:
+        s = self._s
+        params = s.mapping.to_row(entity)
+        params["_id"] = params.pop("id")
+        params["_expected"] = expected_version
+        children = s.mapping.children
+        savepoint = not self._atomic or children is not None
+        with self._guard([entity], savepoint=savepoint, expected_version=expected_version):
+            matched = self._conn.execute(s.update, params).rowcount
+            if matched == 1 and children is not None:
+                self._conn.execute(s.child_delete, {"_id": entity.id})
+                child_rows = children.rows(entity)
+                if child_rows:
+                    self._conn.execute(s.child_insert, child_rows)
+        return bool(matched == 1)
+
+    def delete(self, entity_id: str, expected_version: int) -> bool:
+        s = self._s
+        params = {"_id": entity_id, "_expected": expected_version}
+        try:
+            with self._savepoint(not self._atomic):
+                matched = self._conn.execute(s.delete, params).rowcount
+        except sa.exc.IntegrityError:
+            # The session checked for dependents in this transaction; one appearing since
+            # means another transaction added it meanwhile.
+            raise ConcurrencyConflict(self._type, entity_id, expected_version) from None
+        except sa.exc.DBAPIError as exc:
+            if integrity.is_write_conflict(exc):
+                raise ConcurrencyConflict(self._type, entity_id, expected_version) from exc
+            raise
+        if matched != 1:
+            return False
+        if s.child is not None:
+            # Foreign keys cascade this already, unless a host's SQLite runs without them.
+            self._conn.execute(s.child_delete, {"_id": entity_id})
+        return True
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get(self, entity_id: str) -> E | None:
+        row = self._conn.execute(self._s.select_one, {"id": entity_id}).mappings().first()
+        if row is None:
+            return None
+        entities: list[E] = self._build([row])
+        return entities[0]
+
+    def page(self, *, after: str | None, limit: int, filters: Mapping[str, Any]) -> list[E]:
+        if limit <= 0:
+            return []
+        s = self._s
+        query = sa.select(s.table).where(*self._conditions(filters))
+        if after is not None:
+            query = query.where(s.id > after)
+        rows = self._conn.execute(query.order_by(s.id).limit(limit)).mappings().all()
+        return self._build(rows)
+
+    def count(self, filters: Mapping[str, Any]) -> int:
+        query = sa.select(sa.func.count()).select_from(self._s.table)
+        query = query.where(*self._conditions(filters))
+        return int(self._conn.execute(query).scalar_one())
+
+    def existing(self, ids: Collection[str]) -> set[str]:
+        wanted = list(set(ids))
+        found: set[str] = set()
+        column = self._s.id
+        for chunk in chunked(wanted, self._chunk):
+            found.update(self._conn.execute(sa.select(column).where(column.in_(chunk))).scalars())
+        return found
+
+    def _conditions(self, filters: Mapping[str, Any]) -> list[sa.ColumnElement[bool]]:
+        conditions: list[sa.ColumnElement[bool]] = []
+        table = self._s.table
+        for field, value in filters.items():
+            if field not in self._s.spec.filters or field not in table.c:
+                raise ValidationError(field, f"cannot filter {self._type} by it")
+            column = table.c[field]
+            if value is None:
+                conditions.append(column.is_(None))
+            else:
+                conditions.append(
+                    column == (value.value if isinstance(value, enum.Enum) else value)
+                )
+        return conditions
+
+    def _build(self, rows: Sequence[Row]) -> list[E]:
+        """Entities from their main rows, loading child rows with one query per chunk of ids."""
+        s = self._s
+        from_row = s.mapping.from_row
+        if s.child is None:
+            return [from_row(row, ()) for row in rows]
+        children: defaultdict[str, list[Row]] = defaultdict(list)
+        ids = [row["id"] for row in rows]
+        parent_column = s.child_parent.name
+        for chunk in chunked(ids, self._chunk):
+            query = sa.select(s.child).where(s.child_parent.in_(chunk)).order_by(*s.child_order)
+            for child in self._conn.execute(query).mappings():
+                children[child[parent_column]].append(child)
+        return [from_row(row, children.get(row["id"], ())) for row in rows]
+
+    # -- errors ----------------------------------------------------------------------------
+
+    def _savepoint(self, wanted: bool) -> Any:
+        return self._conn.begin_nested() if wanted else nullcontext()
+
+    @contextmanager
+    def _guard(
+        self, entities: Sequence[E], *, savepoint: bool, expected_version: int | None = None
+    ) -> Iterator[None]:
+        try:
+            with unwrap_pycrm_errors(), self._savepoint(savepoint):
+                yield
+        except sa.exc.IntegrityError as exc:
+            raise self._translate(exc, entities) from None
+        except sa.exc.DBAPIError as exc:
+            if not integrity.is_write_conflict(exc):
+                raise
+            first = entities[0]
+            version = first.version if expected_version is None else expected_version
+            raise ConcurrencyConflict(self._type, first.id, version) from exc
+
+    def _translate(self, exc: sa.exc.IntegrityError, entities: Sequence[E]) -> Exception:
+        violation = integrity.classify(exc)
+        s = self._s
+        if violation.kind == "unique":
+            columns = integrity.unique_columns(s.table, violation)
+            if columns is not None and set(columns) <= {c.name for c in s.table.columns}:
+                return self._already_exists(columns, entities)
+            return AlreadyExists(self._type, entities[0].id if len(entities) == 1 else "?")
+        if violation.kind == "foreign_key":
+            column = integrity.foreign_key_column(s.table, violation)
+            if s.child is not None and column is None:
+                column = integrity.foreign_key_column(s.child, violation)
+            return self._missing_reference(column, entities)
+        return exc
+
+    def _already_exists(self, columns: tuple[str, ...], entities: Sequence[E]) -> AlreadyExists:
+        field = columns[0]
+        values = [getattr(e, field) for e in entities]
+        taken: Any = None
+        seen: set[Any] = set()
+        for value in values:  # a duplicate inside the batch
+            if value in seen:
+                taken = value
+                break
+            seen.add(value)
+        if taken is None:  # or a value stored before
+            column = self._s.table.c[field]
+            for chunk in chunked([v for v in seen if v is not None], self._chunk):
+                query = sa.select(column).where(column.in_(chunk)).limit(1)
+                taken = self._conn.execute(query).scalar()
+                if taken is not None:
+                    break
+        if taken is None:
+            taken = values[0]
+        return AlreadyExists(self._type, taken if field == "id" else f"{field}={taken}")
+
+    def _missing_reference(self, column: str | None, entities: Sequence[E]) -> PycrmError:
+        references = self._s.references
+        fields = [column] if column in references else list(references)
+        for field in fields:
+            target = references[field]
+            wanted = {getattr(e, field) for e in entities} - {None}
+            found: set[str] = set()
+            for chunk in chunked(list(wanted), self._chunk):
+                query = sa.select(target.c.id).where(target.c.id.in_(chunk))
+                found.update(self._conn.execute(query).scalars())
+            missing = sorted(wanted - found)
+            if missing:
+                return NotFound(self._s.spec.references[field], missing[0])
+        field = fields[0] if fields else "reference"
+        return ValidationError(field, "refers to a record that does not exist")
+
+
+class SqlAuditTable:
+    """The append-only audit log."""
+
+    def __init__(self, connection: Connection, tables: TableSet) -> None:
+        self._conn = connection
+        self._tables = tables
+
+    def append(self, entries: Sequence[AuditEntry]) -> None:
+        if not entries:
+            return
+        rows = [audit_row(e) for e in entries]
+        bulk = self._tables.bulk_insert(self._tables.tables.audit_log, self._conn.dialect)
+        with unwrap_pycrm_errors():
+            try:
+                bulk.execute(self._conn, rows)
+            except sa.exc.IntegrityError:
+                ids = [e.id for e in entries]
+                raise AlreadyExists("audit", ids[0] if len(ids) == 1 else "?") from None
+
+    def for_entity(self, entity_type: str, entity_id: str) -> list[AuditEntry]:
+        params = {"entity_type": entity_type, "entity_id": entity_id}
+        rows = self._conn.execute(self._tables.audit_select, params).mappings()
+        return [audit_from_row(row) for row in rows]

@@ -1,0 +1,296 @@
+"""pycrm's tables, put on a ``MetaData`` the caller owns (the host's, so its Alembic sees them).
+
+Every constraint and index is named explicitly with the table prefix (wrapped in ``conv`` so a
+host's naming convention cannot rename them), which keeps names stable for migrations and lets
+several prefixed table sets share one database. Every table carries the customer id (the
+customers table as its ``id``; tasks may have none), so a distributed database sharded by
+customer can co-locate a customer's rows.
+
+The small-row tables (tags, order lines, the audit log) are ``WITHOUT ROWID`` on SQLite: rows
+live in the primary-key tree itself, which saves an index write per row on the bulk paths.
+On MySQL/MariaDB the tables are InnoDB, ``utf8mb4`` with a binary collation; indexed text is
+short enough (at most 184 characters per index) that every key fits the old 767-byte limit.
+
+``migrations/versions/0001_initial.py`` spells out the same schema by hand; a test compares
+the two on every supported database.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.schema import SchemaItem, conv
+
+from pycrm.errors import ConfigurationError
+from pycrm.storage.sqlalchemy.types import Amount, UtcDateTime, id_type, json_type
+
+_PREFIX = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,19}$|^$")
+
+MYSQL_OPTIONS: Mapping[str, str] = {
+    "mysql_engine": "InnoDB",
+    "mysql_charset": "utf8mb4",
+    # Binary collation: equality and ordering as in Python (case-sensitive, by code point),
+    # so MySQL/MariaDB agree with the other stores on filters, unique keys and paging.
+    "mysql_collate": "utf8mb4_bin",
+}
+"""Table options for MySQL/MariaDB (ignored elsewhere)."""
+
+TABLE_NAMES = (
+    "customers",
+    "customer_tags",
+    "contacts",
+    "interactions",
+    "tasks",
+    "orders",
+    "order_lines",
+    "audit_log",
+)
+"""Unprefixed table names in creation order (parents before children)."""
+
+
+@attrs.frozen
+class Tables:
+    """The ``Table`` objects of one pycrm table set (one prefix and schema)."""
+
+    metadata: sa.MetaData
+    prefix: str
+    schema: str | None
+    customers: sa.Table
+    customer_tags: sa.Table
+    contacts: sa.Table
+    interactions: sa.Table
+    tasks: sa.Table
+    orders: sa.Table
+    order_lines: sa.Table
+    audit_log: sa.Table
+
+    def __iter__(self) -> Iterator[sa.Table]:
+        """The tables in creation order (parents first)."""
+        return (getattr(self, name) for name in TABLE_NAMES)
+
+    @property
+    def version_table(self) -> str:
+        """Name of the table where pycrm's migrations record their revision."""
+        return f"{self.prefix}alembic_version"
+
+
+def check_prefix(prefix: str) -> str:
+    if not isinstance(prefix, str) or not _PREFIX.match(prefix):
+        raise ConfigurationError(
+            f"table prefix {prefix!r}: use up to 20 letters, digits and underscores, "
+            "not starting with a digit"
+        )
+    return prefix
+
+
+def define_tables(
+    metadata: sa.MetaData, *, prefix: str = "crm_", schema: str | None = None
+) -> Tables:
+    """Put pycrm's tables on ``metadata`` and return them.
+
+    Calling it again with the same prefix and schema returns the tables already defined, so a
+    host and a ``SqlStore`` can share one ``MetaData``.
+    """
+    check_prefix(prefix)
+    keys = [f"{schema}.{prefix}{name}" if schema else f"{prefix}{name}" for name in TABLE_NAMES]
+    present = [key for key in keys if key in metadata.tables]
+    if present:
+        if len(present) != len(keys):
+            raise ConfigurationError(
+                f"MetaData holds only some of pycrm's tables with prefix {prefix!r}: {present}"
+            )
+        found = {name: metadata.tables[key] for name, key in zip(TABLE_NAMES, keys, strict=True)}
+        return Tables(metadata, prefix, schema, **found)
+    return _define(metadata, prefix, schema)
+
+
+def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
+    def name(suffix: str) -> conv:
+        return conv(f"{p}{suffix}")
+
+    options: dict[str, Any] = dict(MYSQL_OPTIONS)
+
+    def table(short: str, *items: SchemaItem, rowid: bool = True) -> sa.Table:
+        kw: dict[str, Any] = dict(options) if rowid else {**options, "sqlite_with_rowid": False}
+        return sa.Table(f"{p}{short}", metadata, *items, schema=schema, **kw)
+
+    def bookkeeping(short: str) -> list[SchemaItem]:
+        return [
+            sa.Column("id", id_type(), nullable=False),
+            sa.Column("version", sa.Integer(), nullable=False),
+            sa.Column("created_at", UtcDateTime(), nullable=True),
+            sa.Column("updated_at", UtcDateTime(), nullable=True),
+            sa.PrimaryKeyConstraint("id", name=name(f"{short}_pk")),
+        ]
+
+    def fk(short: str, column: str, target: sa.Table, **kw: Any) -> sa.ForeignKeyConstraint:
+        return sa.ForeignKeyConstraint(
+            [column], [target.c.id], name=name(f"{short}_{column}_fk"), **kw
+        )
+
+    def ix(short: str, *columns: str) -> sa.Index:
+        return sa.Index(name(f"{short}_{columns[0]}_ix"), *columns)
+
+    customers = table(
+        "customers",
+        *bookkeeping("customers"),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("industry", sa.String(80), nullable=True),
+        sa.Column("employees", sa.Integer(), nullable=True),
+        sa.Column("yearly_revenue_amount", Amount(), nullable=True),
+        sa.Column("yearly_revenue_currency", sa.String(3), nullable=True),
+        sa.Column("founded_on", sa.Date(), nullable=True),
+        sa.Column("website", sa.String(200), nullable=True),
+        sa.Column("honorific", sa.String(40), nullable=True),
+        sa.Column("gender", sa.String(16), nullable=True),
+        sa.Column("birthday", sa.Date(), nullable=True),
+        sa.Column("employer", sa.String(200), nullable=True),
+        sa.Column("position", sa.String(120), nullable=True),
+        sa.Column("region", sa.String(120), nullable=True),
+        sa.Column("phone", sa.String(40), nullable=True),
+        sa.Column("email", sa.String(254), nullable=True),
+        sa.Column("source_channel", sa.String(60), nullable=True),
+        sa.Column("captured_at", UtcDateTime(), nullable=True),
+        sa.Column("priority", sa.String(16), nullable=False),
+        sa.Column("owner", sa.String(120), nullable=True),
+        sa.Column("team", sa.String(120), nullable=True),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("member_id", sa.String(64), nullable=True),
+        sa.Column("custom_fields", json_type(), nullable=True),
+        sa.UniqueConstraint("member_id", name=name("customers_member_id_uq")),
+        ix("customers", "owner", "id"),
+        ix("customers", "team", "id"),
+        ix("customers", "region", "id"),
+        ix("customers", "industry", "id"),
+        ix("customers", "status", "id"),
+        ix("customers", "source_channel", "id"),
+    )
+    customer_tags = table(
+        "customer_tags",
+        sa.Column("customer_id", id_type(), nullable=False),
+        sa.Column("tag", sa.String(80), nullable=False),
+        sa.PrimaryKeyConstraint("customer_id", "tag", name=name("customer_tags_pk")),
+        fk("customer_tags", "customer_id", customers, ondelete="CASCADE"),
+        ix("customer_tags", "tag", "customer_id"),
+        rowid=False,
+    )
+    contacts = table(
+        "contacts",
+        *bookkeeping("contacts"),
+        sa.Column("customer_id", id_type(), nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("position", sa.String(120), nullable=True),
+        sa.Column("is_decision_maker", sa.Boolean(), nullable=False),
+        sa.Column("phone", sa.String(40), nullable=True),
+        sa.Column("email", sa.String(254), nullable=True),
+        sa.Column("messaging_ids", json_type(), nullable=True),
+        sa.Column("notes", sa.Text(), nullable=True),
+        fk("contacts", "customer_id", customers),
+        ix("contacts", "customer_id", "id"),
+    )
+    interactions = table(
+        "interactions",
+        *bookkeeping("interactions"),
+        sa.Column("customer_id", id_type(), nullable=False),
+        sa.Column("channel", sa.String(16), nullable=False),
+        sa.Column("occurred_at", UtcDateTime(), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("contact_id", id_type(), nullable=True),
+        sa.Column("recorded_by", sa.String(120), nullable=True),
+        sa.Column("needs", json_type(), nullable=True),
+        sa.Column("objections", json_type(), nullable=True),
+        sa.Column("commitments", json_type(), nullable=True),
+        sa.Column("result", sa.String(400), nullable=True),
+        sa.Column("next_action", sa.String(400), nullable=True),
+        sa.Column("next_action_due", UtcDateTime(), nullable=True),
+        fk("interactions", "customer_id", customers),
+        fk("interactions", "contact_id", contacts),
+        # (customer_id, occurred_at) also answers "no interaction since ..." per customer.
+        ix("interactions", "customer_id", "occurred_at"),
+        ix("interactions", "contact_id", "id"),
+        ix("interactions", "recorded_by", "id"),
+    )
+    tasks = table(
+        "tasks",
+        *bookkeeping("tasks"),
+        sa.Column("subject", sa.String(200), nullable=False),
+        sa.Column("due_at", UtcDateTime(), nullable=False),
+        sa.Column("assignee", sa.String(120), nullable=True),
+        sa.Column("customer_id", id_type(), nullable=True),
+        sa.Column("about", id_type(), nullable=True),
+        sa.Column("kind", sa.String(40), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("closed_at", UtcDateTime(), nullable=True),
+        sa.Column("notes", sa.Text(), nullable=True),
+        fk("tasks", "customer_id", customers),
+        ix("tasks", "customer_id", "id"),
+        ix("tasks", "assignee", "id"),
+        # (status, due_at): the automation tick looks for open tasks falling due.
+        ix("tasks", "status", "due_at"),
+        ix("tasks", "about", "id"),
+    )
+    orders = table(
+        "orders",
+        *bookkeeping("orders"),
+        sa.Column("number", sa.String(64), nullable=False),
+        sa.Column("customer_id", id_type(), nullable=False),
+        sa.Column("placed_at", UtcDateTime(), nullable=False),
+        sa.Column("total_amount", Amount(), nullable=False),
+        sa.Column("total_currency", sa.String(3), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.UniqueConstraint("number", name=name("orders_number_uq")),
+        fk("orders", "customer_id", customers),
+        # (customer_id, placed_at): recency and frequency per customer for RFM.
+        ix("orders", "customer_id", "placed_at"),
+        ix("orders", "status", "id"),
+    )
+    order_lines = table(
+        "order_lines",
+        sa.Column("order_id", id_type(), nullable=False),
+        sa.Column("line_no", sa.Integer(), nullable=False),
+        sa.Column("customer_id", id_type(), nullable=False),
+        sa.Column("sku", sa.String(64), nullable=True),
+        sa.Column("description", sa.String(400), nullable=False),
+        sa.Column("quantity", Amount(min_places=0), nullable=False),
+        sa.Column("unit_price_amount", Amount(), nullable=False),
+        sa.Column("unit_price_currency", sa.String(3), nullable=False),
+        sa.PrimaryKeyConstraint("order_id", "line_no", name=name("order_lines_pk")),
+        fk("order_lines", "order_id", orders, ondelete="CASCADE"),
+        fk("order_lines", "customer_id", customers),
+        ix("order_lines", "customer_id"),
+        rowid=False,
+    )
+    audit_log = table(
+        "audit_log",
+        sa.Column("id", id_type(), nullable=False),
+        sa.Column("at", UtcDateTime(), nullable=False),
+        sa.Column("actor", sa.String(120), nullable=False),
+        sa.Column("action", sa.String(16), nullable=False),
+        sa.Column("entity_type", sa.String(40), nullable=False),
+        sa.Column("entity_id", id_type(), nullable=False),
+        sa.Column("customer_id", id_type(), nullable=True),
+        sa.Column("changes", json_type(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=name("audit_log_pk")),
+        # No foreign keys: the log outlives what it describes.
+        ix("audit_log", "entity_type", "entity_id", "at"),
+        ix("audit_log", "customer_id", "at"),
+        rowid=False,
+    )
+    return Tables(
+        metadata,
+        p,
+        schema,
+        customers=customers,
+        customer_tags=customer_tags,
+        contacts=contacts,
+        interactions=interactions,
+        tasks=tasks,
+        orders=orders,
+        order_lines=order_lines,
+        audit_log=audit_log,
+    )

@@ -1,0 +1,365 @@
+"""Rows to entities and back, one mapping per entity type.
+
+``to_row`` functions are written out as dict literals: the bulk path runs them once per row,
+and a literal is the cheapest way to build a row (no ``attrs.asdict``, no loops over field
+lists). Empty collections are written as NULL, which saves JSON encoding on the bulk path and
+reads back as the empty value. Enum members are written as ``member._value_`` (the plain
+attribute behind ``.value``, which is a slower descriptor). Reading goes through the
+entities' own constructors, so a damaged row is reported as a ``ValidationError`` instead of
+producing a broken entity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from pycrm.domain import (
+    AuditEntry,
+    Contact,
+    Customer,
+    Interaction,
+    Money,
+    Order,
+    OrderLine,
+    Task,
+)
+
+Row = Mapping[Any, Any]
+"""A result row by column name (SQLAlchemy's ``RowMapping`` or a plain dict)."""
+RowDict = dict[str, Any]
+
+
+@attrs.frozen
+class Children:
+    """Rows of a child table that belong to one entity (a customer's tags, an order's lines)."""
+
+    table: str
+    """Attribute name on :class:`~pycrm.storage.sqlalchemy.tables.Tables`."""
+    parent_column: str
+    order_by: tuple[str, ...]
+    rows: Callable[[Any], list[RowDict]]
+
+
+@attrs.frozen
+class EntityMapping:
+    """How one entity type is stored: its table, row converters and child rows."""
+
+    entity_type: str
+    table: str
+    to_row: Callable[[Any], RowDict]
+    from_row: Callable[[Row, Sequence[Row]], Any]
+    children: Children | None = None
+
+
+# -- customers -----------------------------------------------------------------------------
+
+
+def customer_row(c: Customer) -> RowDict:
+    revenue = c.yearly_revenue
+    gender = c.gender
+    return {
+        "id": c.id,
+        "version": c.version,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+        "kind": c.kind._value_,
+        "name": c.name,
+        "industry": c.industry,
+        "employees": c.employees,
+        "yearly_revenue_amount": None if revenue is None else revenue.amount,
+        "yearly_revenue_currency": None if revenue is None else revenue.currency,
+        "founded_on": c.founded_on,
+        "website": c.website,
+        "honorific": c.honorific,
+        "gender": None if gender is None else gender._value_,
+        "birthday": c.birthday,
+        "employer": c.employer,
+        "position": c.position,
+        "region": c.region,
+        "phone": c.phone,
+        "email": c.email,
+        "source_channel": c.source_channel,
+        "captured_at": c.captured_at,
+        "priority": c.priority._value_,
+        "owner": c.owner,
+        "team": c.team,
+        "status": c.status._value_,
+        "member_id": c.member_id,
+        "custom_fields": c.custom_fields or None,
+    }
+
+
+def customer_tag_rows(c: Customer) -> list[RowDict]:
+    customer_id = c.id
+    return [{"customer_id": customer_id, "tag": tag} for tag in c.tags]
+
+
+def customer_from_row(row: Row, tags: Sequence[Row]) -> Customer:
+    amount = row["yearly_revenue_amount"]
+    return Customer(
+        id=row["id"],
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        kind=row["kind"],
+        name=row["name"],
+        industry=row["industry"],
+        employees=row["employees"],
+        yearly_revenue=None if amount is None else Money(amount, row["yearly_revenue_currency"]),
+        founded_on=row["founded_on"],
+        website=row["website"],
+        honorific=row["honorific"],
+        gender=row["gender"],
+        birthday=row["birthday"],
+        employer=row["employer"],
+        position=row["position"],
+        region=row["region"],
+        phone=row["phone"],
+        email=row["email"],
+        source_channel=row["source_channel"],
+        captured_at=row["captured_at"],
+        tags=frozenset(t["tag"] for t in tags),
+        priority=row["priority"],
+        owner=row["owner"],
+        team=row["team"],
+        status=row["status"],
+        member_id=row["member_id"],
+        custom_fields=row["custom_fields"],
+    )
+
+
+# -- contacts ------------------------------------------------------------------------------
+
+
+def contact_row(c: Contact) -> RowDict:
+    return {
+        "id": c.id,
+        "version": c.version,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+        "customer_id": c.customer_id,
+        "name": c.name,
+        "position": c.position,
+        "is_decision_maker": c.is_decision_maker,
+        "phone": c.phone,
+        "email": c.email,
+        "messaging_ids": c.messaging_ids or None,
+        "notes": c.notes,
+    }
+
+
+def contact_from_row(row: Row, _: Sequence[Row] = ()) -> Contact:
+    return Contact(
+        id=row["id"],
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        customer_id=row["customer_id"],
+        name=row["name"],
+        position=row["position"],
+        is_decision_maker=bool(row["is_decision_maker"]),
+        phone=row["phone"],
+        email=row["email"],
+        messaging_ids=row["messaging_ids"],
+        notes=row["notes"],
+    )
+
+
+# -- interactions --------------------------------------------------------------------------
+
+
+def interaction_row(i: Interaction) -> RowDict:
+    return {
+        "id": i.id,
+        "version": i.version,
+        "created_at": i.created_at,
+        "updated_at": i.updated_at,
+        "customer_id": i.customer_id,
+        "channel": i.channel._value_,
+        "occurred_at": i.occurred_at,
+        "summary": i.summary,
+        "contact_id": i.contact_id,
+        "recorded_by": i.recorded_by,
+        "needs": i.needs or None,
+        "objections": i.objections or None,
+        "commitments": i.commitments or None,
+        "result": i.result,
+        "next_action": i.next_action,
+        "next_action_due": i.next_action_due,
+    }
+
+
+def interaction_from_row(row: Row, _: Sequence[Row] = ()) -> Interaction:
+    return Interaction(
+        id=row["id"],
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        customer_id=row["customer_id"],
+        channel=row["channel"],
+        occurred_at=row["occurred_at"],
+        summary=row["summary"],
+        contact_id=row["contact_id"],
+        recorded_by=row["recorded_by"],
+        needs=row["needs"],
+        objections=row["objections"],
+        commitments=row["commitments"],
+        result=row["result"],
+        next_action=row["next_action"],
+        next_action_due=row["next_action_due"],
+    )
+
+
+# -- tasks ---------------------------------------------------------------------------------
+
+
+def task_row(t: Task) -> RowDict:
+    return {
+        "id": t.id,
+        "version": t.version,
+        "created_at": t.created_at,
+        "updated_at": t.updated_at,
+        "subject": t.subject,
+        "due_at": t.due_at,
+        "assignee": t.assignee,
+        "customer_id": t.customer_id,
+        "about": t.about,
+        "kind": t.kind,
+        "status": t.status._value_,
+        "closed_at": t.closed_at,
+        "notes": t.notes,
+    }
+
+
+def task_from_row(row: Row, _: Sequence[Row] = ()) -> Task:
+    return Task(
+        id=row["id"],
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        subject=row["subject"],
+        due_at=row["due_at"],
+        assignee=row["assignee"],
+        customer_id=row["customer_id"],
+        about=row["about"],
+        kind=row["kind"],
+        status=row["status"],
+        closed_at=row["closed_at"],
+        notes=row["notes"],
+    )
+
+
+# -- orders --------------------------------------------------------------------------------
+
+
+def order_row(o: Order) -> RowDict:
+    total = o.total
+    return {
+        "id": o.id,
+        "version": o.version,
+        "created_at": o.created_at,
+        "updated_at": o.updated_at,
+        "number": o.number,
+        "customer_id": o.customer_id,
+        "placed_at": o.placed_at,
+        "total_amount": total.amount,
+        "total_currency": total.currency,
+        "status": o.status._value_,
+    }
+
+
+def order_line_rows(o: Order) -> list[RowDict]:
+    order_id, customer_id = o.id, o.customer_id
+    return [
+        {
+            "order_id": order_id,
+            "line_no": number,
+            "customer_id": customer_id,
+            "sku": line.sku,
+            "description": line.description,
+            "quantity": line.quantity,
+            "unit_price_amount": line.unit_price.amount,
+            "unit_price_currency": line.unit_price.currency,
+        }
+        for number, line in enumerate(o.lines, 1)
+    ]
+
+
+def order_from_row(row: Row, lines: Sequence[Row]) -> Order:
+    return Order(
+        id=row["id"],
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        number=row["number"],
+        customer_id=row["customer_id"],
+        placed_at=row["placed_at"],
+        total=Money(row["total_amount"], row["total_currency"]),
+        lines=tuple(
+            OrderLine(
+                description=line["description"],
+                quantity=line["quantity"],
+                unit_price=Money(line["unit_price_amount"], line["unit_price_currency"]),
+                sku=line["sku"],
+            )
+            for line in lines
+        ),
+        status=row["status"],
+    )
+
+
+# -- audit ---------------------------------------------------------------------------------
+
+
+def audit_row(e: AuditEntry) -> RowDict:
+    return {
+        "id": e.id,
+        "at": e.at,
+        "actor": e.actor,
+        "action": e.action._value_,
+        "entity_type": e.entity_type,
+        "entity_id": e.entity_id,
+        "customer_id": e.customer_id,
+        "changes": e.changes,
+    }
+
+
+def audit_from_row(row: Row) -> AuditEntry:
+    return AuditEntry(
+        id=row["id"],
+        at=row["at"],
+        actor=row["actor"],
+        action=row["action"],
+        entity_type=row["entity_type"],
+        entity_id=row["entity_id"],
+        customer_id=row["customer_id"],
+        changes=row["changes"],
+    )
+
+
+MAPPINGS: Mapping[str, EntityMapping] = {
+    m.entity_type: m
+    for m in (
+        EntityMapping(
+            "customer",
+            "customers",
+            customer_row,
+            customer_from_row,
+            Children("customer_tags", "customer_id", ("customer_id", "tag"), customer_tag_rows),
+        ),
+        EntityMapping("contact", "contacts", contact_row, contact_from_row),
+        EntityMapping("interaction", "interactions", interaction_row, interaction_from_row),
+        EntityMapping("task", "tasks", task_row, task_from_row),
+        EntityMapping(
+            "order",
+            "orders",
+            order_row,
+            order_from_row,
+            Children("order_lines", "order_id", ("order_id", "line_no"), order_line_rows),
+        ),
+    )
+}
+"""Entity type (as in ``pycrm.storage.spec.SPECS``) -> its mapping."""
