@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import random
+import re
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -29,6 +31,7 @@ from pycrm import (
 )
 from pycrm.domain import new_id
 from pycrm.domain.audit import diff, masked_changes, to_jsonable
+from pycrm.domain.ids import IdGenerator
 from pycrm.testing import strategies as pst
 
 NOW = datetime(2026, 5, 1, 8, 0, tzinfo=timezone.utc)
@@ -250,11 +253,26 @@ def test_money_addition_is_exact_and_associative(a: Money, b: Money, c: Money) -
     assert (a + b).amount == a.amount + b.amount
 
 
-def test_ids_are_prefixed_unique_and_time_ordered() -> None:
+UUID7_ID = re.compile(r"cus_[0-9a-f]{12}7[0-9a-f]{3}[89ab][0-9a-f]{15}")
+
+
+def test_ids_are_uuid7_unique_and_time_ordered() -> None:
     ids = [new_id("cus") for _ in range(5000)]
-    assert all(i.startswith("cus_") and len(i) == 36 for i in ids)
+    assert all(UUID7_ID.fullmatch(i) for i in ids)
     assert ids == sorted(ids)
     assert len(set(ids)) == len(ids)
+
+
+def test_seeded_generator_on_a_fixed_clock_is_reproducible_and_ordered() -> None:
+    def make() -> list[str]:
+        generate = IdGenerator(random.Random(7), now_ms=lambda: 1_700_000_000_000)
+        return [generate("cus") for _ in range(5000)]  # more than 4096 per millisecond
+
+    ids = make()
+    assert ids == make()
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
+    assert all(UUID7_ID.fullmatch(i) for i in ids)
 
 
 @given(pst.customers())

@@ -39,6 +39,7 @@ from pycrm import (
 )
 from pycrm.demo import vocabulary as vocab
 from pycrm.demo.figures import featured_customer, order_totals
+from pycrm.domain.ids import IdGenerator
 
 T = TypeVar("T")
 
@@ -50,27 +51,6 @@ DEMO_NOW = datetime(2026, 6, 30, 9, 0, tzinfo=timezone.utc)
 
 HISTORY_DAYS = 730
 """How far back customers, orders and interactions go: two years."""
-
-
-class IdMaker:
-    """Ids in the domain's layout (``cus_`` + UUIDv7 hex) drawn from the demo's generator.
-
-    The time part is the load time (the clock's now) and increases with every id, so the ids
-    sort in creation order like the domain's own, and the same seed gives the same ids.
-    """
-
-    def __init__(self, rng: random.Random, now: datetime) -> None:
-        self._rng = rng
-        self._ms = int(now.timestamp() * 1000)
-        self._count = 0
-
-    def __call__(self, prefix: str) -> str:
-        ms = self._ms + (self._count >> 12)
-        counter = self._count & 0xFFF
-        self._count += 1
-        rand_b = self._rng.getrandbits(62)
-        value = (ms & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand_b
-        return f"{prefix}_{value:032x}"
 
 
 @attrs.define
@@ -100,7 +80,7 @@ class SampleContext:
     session: Session
     rng: random.Random
     now: datetime
-    new_id: IdMaker
+    new_id: IdGenerator
     customer_count: int
     profiles: list[Profile] = attrs.field(factory=list)
     interactions: list[Interaction] = attrs.field(factory=list)
@@ -558,12 +538,13 @@ def load(
     """
     rng = random.Random(seed)
     now = crm.clock.now()
+    load_ms = int(now.timestamp() * 1000)
     with crm.session(actor=DEMO_ACTOR) as session:
         ctx = SampleContext(
             session=session,
             rng=rng,
             now=now,
-            new_id=IdMaker(random.Random(rng.getrandbits(64)), now),
+            new_id=IdGenerator(random.Random(rng.getrandbits(64)), now_ms=lambda: load_ms),
             customer_count=customers,
         )
         for step in steps:
