@@ -33,6 +33,7 @@ from pycrm.errors import (
     AlreadyExists,
     ConcurrencyConflict,
     ConfigurationError,
+    GateRefused,
     IllegalTransition,
     NotFound,
     PermissionDenied,
@@ -43,6 +44,19 @@ from pycrm.errors import (
 )
 from pycrm.notify import Notification, NotificationChannel
 from pycrm.paging import Page
+from pycrm.pipeline import Guard as StageGuard
+from pycrm.pipeline import Handler as StageHandler
+from pycrm.pipeline import (
+    Stage,
+    StageEvent,
+    StageMachine,
+    StageState,
+    StageVisit,
+    Transition,
+    from_any_open_stage,
+)
+from pycrm.pipeline import advance as advance_stage
+from pycrm.pipeline import start as start_stage
 from pycrm.plugins import ENTRY_POINT_GROUP, PluginLoadError, hookimpl, hookspec
 from pycrm.session import AuditLog, Repository, Session
 from pycrm.storage import MemoryStore, Store
@@ -66,6 +80,7 @@ __all__ = [
     "DomainEvent",
     "Entity",
     "FixedClock",
+    "GateRefused",
     "Gender",
     "IllegalTransition",
     "Interaction",
@@ -89,18 +104,29 @@ __all__ = [
     "Session",
     "SessionClosed",
     "SqlStore",
+    "Stage",
+    "StageEvent",
+    "StageGuard",
+    "StageHandler",
+    "StageMachine",
+    "StageState",
+    "StageVisit",
     "Store",
     "SystemClock",
     "Tables",
     "Task",
     "TaskStatus",
+    "Transition",
     "ValidationError",
     "__version__",
+    "advance_stage",
     "cancel_task",
     "complete_task",
     "define_tables",
+    "from_any_open_stage",
     "hookimpl",
     "hookspec",
     "mask_email",
     "mask_phone",
+    "start_stage",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class PycrmError(Exception):
     """Base class of every error pycrm raises on purpose."""
@@ -59,6 +61,35 @@ class IllegalTransition(PycrmError):
         self.source = source
         self.target = target
         super().__init__(f"{machine}: cannot move from {source!r} to {target!r}")
+
+
+class GateRefused(PycrmError):
+    """The move is declared, but its conditions are not met yet: deliverables of the stage
+    being left are missing, or a guard refused. Unlike ``ValidationError`` nothing passed in
+    is malformed; the subject needs work before it can move.
+    """
+
+    def __init__(
+        self,
+        machine: str,
+        source: str,
+        target: str,
+        *,
+        missing: tuple[str, ...] = (),
+        refusals: Mapping[str, str] | None = None,
+    ) -> None:
+        self.machine = machine
+        self.source = source
+        self.target = target
+        self.missing = missing
+        self.refusals: Mapping[str, str] = dict(refusals or {})
+        parts = []
+        if missing:
+            parts.append("missing deliverables " + ", ".join(repr(key) for key in missing))
+        parts.extend(self.refusals.values())
+        super().__init__(
+            f"{machine}: cannot move from {source!r} to {target!r} yet: {'; '.join(parts)}"
+        )
 
 
 class PermissionDenied(PycrmError):
