@@ -42,6 +42,7 @@ from pycrm.errors import (
     SessionClosed,
     ValidationError,
 )
+from pycrm.pipeline import advance_opportunity, default_pipeline, deliver, open_opportunity
 from pycrm.storage.sqlalchemy import SqlStore, Tables, current_revision, define_tables, upgrade
 from pycrm.storage.sqlalchemy.migrate import MIGRATIONS, alembic_config, head_revision
 from pycrm.storage.sqlalchemy.types import Amount, UtcDateTime
@@ -172,6 +173,8 @@ def test_define_tables_on_a_host_metadata_with_prefix_and_schema() -> None:
         "erp_crm_tasks",
         "erp_crm_orders",
         "erp_crm_order_lines",
+        "erp_crm_opportunities",
+        "erp_crm_opportunity_stage_visits",
         "erp_crm_audit_log",
     }
     assert set(metadata.tables) == {"host_invoices"} | {f"sales.{name}" for name in ours}
@@ -336,10 +339,65 @@ def test_ensure_schema_is_idempotent_and_refuses_unrecorded_tables(store: SqlSto
         drop_pycrm_tables(url, other_prefix)
 
 
+def test_a_database_at_0001_is_upgraded_to_opportunities(url: str, prefix: str) -> None:
+    upgrade(url, revision="0001", table_prefix=prefix)
+    store = SqlStore.from_url(url, table_prefix=prefix)
+    try:
+        assert store.current_revision() == "0001"
+        store.ensure_schema()
+        assert store.current_revision() == head_revision()
+        with store.engine.connect() as conn:
+            assert _compare(conn, define_tables(sa.MetaData(), prefix=prefix)) == []
+    finally:
+        store.close()
+        drop_pycrm_tables(url, prefix)
+
+
+def test_stage_visits_are_one_row_each_for_plain_sql(store: SqlStore) -> None:
+    machine = default_pipeline()
+    customer = company()
+    deal, _ = open_opportunity(
+        customer_id=customer.id,
+        title="MES",
+        amount=Money("10.00", "CNY"),
+        owner="alice",
+        now=NOW,
+        by="alice",
+    )
+    deal, _ = deliver(deal, "needs_document", now=NOW)
+    for day, stage in enumerate(("needs_confirmed", "proposal"), 1):
+        deal, _ = advance_opportunity(
+            deal, stage, now=NOW + timedelta(days=day), by="bob", machine=machine
+        )
+    deal, _ = advance_opportunity(
+        deal, "lost", now=NOW + timedelta(days=5), by="bob", machine=machine, reason="price"
+    )
+    tx = store.begin()
+    tx.table("customer").insert(customer)
+    tx.table("opportunity").insert(deal)
+    tx.commit()
+    visits = store.tables.opportunity_stage_visits
+    opportunities = store.tables.opportunities
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(opportunities.c.stage)).scalar_one() == "lost"
+        rows = conn.execute(sa.select(visits).order_by(visits.c.seq)).mappings().all()
+    assert [(r["seq"], r["stage"], r["customer_id"]) for r in rows] == [
+        (1, "initial_contact", customer.id),
+        (2, "needs_confirmed", customer.id),
+        (3, "proposal", customer.id),
+        (4, "lost", customer.id),
+    ]
+    assert rows[1]["entered_at"] == NOW + timedelta(days=1)
+    assert rows[1]["left_at"] == NOW + timedelta(days=2)
+    assert rows[3]["reason"] == "price"
+    assert rows[3]["left_at"] is None
+    assert stored(store, "opportunity", deal.id) == deal
+
+
 def test_migrations_ship_their_template() -> None:
     assert (MIGRATIONS / "script.py.mako").is_file()
     assert (MIGRATIONS / "env.py").is_file()
-    assert head_revision() == "0001"
+    assert head_revision() == "0002"
 
 
 # -- types -----------------------------------------------------------------------------------

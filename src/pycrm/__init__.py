@@ -47,13 +47,20 @@ from pycrm.paging import Page
 from pycrm.pipeline import Guard as StageGuard
 from pycrm.pipeline import Handler as StageHandler
 from pycrm.pipeline import (
+    Opportunity,
     Stage,
     StageEvent,
     StageMachine,
     StageState,
     StageVisit,
     Transition,
+    advance_opportunity,
+    default_pipeline,
+    deliver,
+    forecast,
     from_any_open_stage,
+    open_opportunity,
+    set_manual_probability,
 )
 from pycrm.pipeline import advance as advance_stage
 from pycrm.pipeline import start as start_stage
@@ -91,6 +98,7 @@ __all__ = [
     "NotFound",
     "Notification",
     "NotificationChannel",
+    "Opportunity",
     "Order",
     "OrderLine",
     "OrderStatus",
@@ -119,14 +127,20 @@ __all__ = [
     "Transition",
     "ValidationError",
     "__version__",
+    "advance_opportunity",
     "advance_stage",
     "cancel_task",
     "complete_task",
+    "default_pipeline",
     "define_tables",
+    "deliver",
+    "forecast",
     "from_any_open_stage",
     "hookimpl",
     "hookspec",
     "mask_email",
     "mask_phone",
+    "open_opportunity",
+    "set_manual_probability",
     "start_stage",
 ]

@@ -30,6 +30,7 @@ from pycrm.domain import _convert as conv
 from pycrm.domain.audit import diff, masked_changes, snapshot
 from pycrm.errors import ConcurrencyConflict, NotFound, SessionClosed, ValidationError
 from pycrm.paging import Page
+from pycrm.pipeline import Opportunity
 from pycrm.storage.protocols import EntityTable, StoreTransaction
 from pycrm.storage.spec import DEPENDENTS, SPEC_BY_TYPE, EntitySpec
 
@@ -221,7 +222,8 @@ class Repository(Generic[E]):
         """Remove an entity (version-checked when an entity is given, not just an id).
 
         Refuses, with :class:`pycrm.ValidationError`, while other records point at it: a
-        customer with contacts or orders is made inactive through its ``status`` instead.
+        customer with contacts, orders or opportunities is made inactive through its
+        ``status`` instead.
         """
         self._session._check_open()
         current = self.get(entity) if isinstance(entity, str) else self._check_type(entity)
@@ -245,11 +247,18 @@ class Repository(Generic[E]):
             if field not in self._spec.filters:
                 allowed = ", ".join(sorted(self._spec.filters))
                 raise ValidationError(field, f"cannot filter {self._entity_type} by it ({allowed})")
-            attribute = attrs.fields_dict(self._spec.cls)[field]
-            converter = attribute.converter
-            if value is not None and isinstance(converter, attrs.Converter):
+            attribute = attrs.fields_dict(self._spec.cls).get(field)
+            if attribute is None:
+                # A property such as an opportunity's stage: derived text, compared as given.
+                if value is not None:
+                    conv.check_text(value, field, max_length=200, required=True)
+            elif value is not None:
+                converter = attribute.converter
                 # Filter values get the same checks and normalisation as the field itself.
-                value = converter.converter(value, attribute)  # type: ignore[attr-defined]
+                if isinstance(converter, attrs.Converter):
+                    value = converter.converter(value, attribute)  # type: ignore[attr-defined]
+                elif converter is not None:
+                    value = converter(value)
             checked[field] = value
         return checked
 
@@ -306,6 +315,7 @@ class Session:
     interactions: Repository[Interaction]
     tasks: Repository[Task]
     orders: Repository[Order]
+    opportunities: Repository[Opportunity]
 
     def __init__(
         self,
@@ -326,6 +336,7 @@ class Session:
         self.interactions = Repository(self, SPEC_BY_TYPE["interaction"])
         self.tasks = Repository(self, SPEC_BY_TYPE["task"])
         self.orders = Repository(self, SPEC_BY_TYPE["order"])
+        self.opportunities = Repository(self, SPEC_BY_TYPE["opportunity"])
         self.audit = AuditLog(self)
 
     @property

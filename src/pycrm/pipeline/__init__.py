@@ -1,6 +1,8 @@
-"""Sales pipelines and other staged processes: the generic stage machine and its history."""
+"""Sales pipelines and other staged processes: the generic stage machine and its history,
+the default sales pipeline and the opportunities moving through it."""
 
 from pycrm.errors import GateRefused
+from pycrm.pipeline.default import default_pipeline
 from pycrm.pipeline.history import StageEvent, StageState, StageVisit
 from pycrm.pipeline.machine import (
     Guard,
@@ -10,12 +12,22 @@ from pycrm.pipeline.machine import (
     Transition,
     from_any_open_stage,
 )
+from pycrm.pipeline.opportunity import (
+    Opportunity,
+    advance_opportunity,
+    declared_deliverables,
+    deliver,
+    forecast,
+    open_opportunity,
+    set_manual_probability,
+)
 from pycrm.pipeline.run import advance, start
 
 __all__ = [
     "GateRefused",
     "Guard",
     "Handler",
+    "Opportunity",
     "Stage",
     "StageEvent",
     "StageMachine",
@@ -23,6 +35,13 @@ __all__ = [
     "StageVisit",
     "Transition",
     "advance",
+    "advance_opportunity",
+    "declared_deliverables",
+    "default_pipeline",
+    "deliver",
+    "forecast",
     "from_any_open_stage",
+    "open_opportunity",
+    "set_manual_probability",
     "start",
 ]

@@ -11,13 +11,14 @@ from collections.abc import Mapping
 import attrs
 
 from pycrm.domain import Contact, Customer, Entity, Interaction, Order, Task
+from pycrm.pipeline import Opportunity
 
 
 @attrs.frozen
 class EntitySpec:
-    """``filters``: fields ``list``/``count`` accept for equality. ``unique``: fields no two
-    stored entities may share (``None`` excepted). ``references``: field -> entity type it
-    points at (checked on add and update)."""
+    """``filters``: fields (or properties) ``list``/``count`` accept for equality.
+    ``unique``: fields no two stored entities may share (``None`` excepted). ``references``:
+    field -> entity type it points at (checked on add and update)."""
 
     entity_type: str
     cls: type[Entity]
@@ -74,6 +75,14 @@ SPECS: tuple[EntitySpec, ...] = (
         "orders",
         frozenset({"customer_id", "status", "number"}),
         unique=("number",),
+        references={"customer_id": "customer"},
+    ),
+    EntitySpec(
+        "opportunity",
+        Opportunity,
+        "opportunities",
+        # ``stage`` is a property (the current visit's stage); SQL keeps it in a column.
+        frozenset({"customer_id", "owner", "team", "pipeline", "stage"}),
         references={"customer_id": "customer"},
     ),
 )

@@ -6,7 +6,7 @@ lone surrogates, times with microseconds in UTC, amounts with at most four decim
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +26,14 @@ from pycrm.domain import (
     OrderStatus,
     Priority,
     Task,
+)
+from pycrm.pipeline import (
+    Opportunity,
+    advance_opportunity,
+    default_pipeline,
+    deliver,
+    open_opportunity,
+    set_manual_probability,
 )
 
 _ALPHABET = st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters=",")
@@ -187,12 +195,58 @@ def orders(draw: st.DrawFn, customer_id: str) -> Order:
     )
 
 
+_ACTORS = ["alice", "bob", "王芳"]
+
+
+@st.composite
+def opportunities(draw: st.DrawFn, customer_id: str) -> Opportunity:
+    """Opportunities on the default pipeline, walked forward some stages from their opening
+    and sometimes lost, with the deliverables each gate needs, so their history is real."""
+    machine = default_pipeline()
+    now = draw(
+        st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2080, 1, 1)).map(
+            lambda d: d.replace(tzinfo=timezone.utc)
+        )
+    )
+    opportunity, _ = open_opportunity(
+        customer_id=customer_id,
+        title=draw(texts(60)),
+        amount=draw(money()),
+        owner=draw(st.sampled_from(_ACTORS)),
+        now=now,
+        by=draw(st.sampled_from(_ACTORS)),
+        team=draw(_optional(st.sampled_from(["east", "west"]))),
+        expected_close=draw(_optional(dates())),
+        source_channel=draw(_optional(st.sampled_from(["web", "exhibition", "referral"]))),
+        custom_fields=draw(custom_fields()),
+    )
+    steps = draw(st.integers(0, 5))
+    for _ in range(steps):
+        now += draw(st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=60)))
+        for key in machine.stage(opportunity.stage).required_deliverables:
+            opportunity, _ = deliver(opportunity, key, now=now)
+        target = machine.targets(opportunity.stage)[0]
+        opportunity, _ = advance_opportunity(
+            opportunity, target, now=now, by=draw(st.sampled_from(_ACTORS)), machine=machine
+        )
+    if not machine.stage(opportunity.stage).terminal and draw(st.booleans()):
+        now += draw(st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=60)))
+        opportunity, _ = advance_opportunity(
+            opportunity, "lost", now=now, by="alice", machine=machine, reason=draw(texts(200))
+        )
+    if opportunity.is_open and draw(st.booleans()):
+        probability = draw(st.decimals(0, 1, places=2, allow_nan=False))
+        opportunity, _ = set_manual_probability(opportunity, probability)
+    return opportunity
+
+
 __all__ = [
     "aware_datetimes",
     "contacts",
     "customers",
     "interactions",
     "money",
+    "opportunities",
     "orders",
     "tasks",
     "texts",

@@ -6,12 +6,13 @@ several prefixed table sets share one database. Every table carries the customer
 customers table as its ``id``; tasks may have none), so a distributed database sharded by
 customer can co-locate a customer's rows.
 
-The small-row tables (tags, order lines, the audit log) are ``WITHOUT ROWID`` on SQLite: rows
-live in the primary-key tree itself, which saves an index write per row on the bulk paths.
+The small-row tables (tags, order lines, stage visits, the audit log) are ``WITHOUT ROWID``
+on SQLite: rows live in the primary-key tree itself, which saves an index write per row on
+the bulk paths.
 On MySQL/MariaDB the tables are InnoDB, ``utf8mb4`` with a binary collation; indexed text is
 short enough (at most 184 characters per index) that every key fits the old 767-byte limit.
 
-``migrations/versions/0001_initial.py`` spells out the same schema by hand; a test compares
+The migrations in ``migrations/versions/`` spell out the same schema by hand; a test compares
 the two on every supported database.
 """
 
@@ -47,6 +48,8 @@ TABLE_NAMES = (
     "tasks",
     "orders",
     "order_lines",
+    "opportunities",
+    "opportunity_stage_visits",
     "audit_log",
 )
 """Unprefixed table names in creation order (parents before children)."""
@@ -66,6 +69,8 @@ class Tables:
     tasks: sa.Table
     orders: sa.Table
     order_lines: sa.Table
+    opportunities: sa.Table
+    opportunity_stage_visits: sa.Table
     audit_log: sa.Table
 
     def __iter__(self) -> Iterator[sa.Table]:
@@ -265,6 +270,51 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         ix("order_lines", "customer_id"),
         rowid=False,
     )
+    opportunities = table(
+        "opportunities",
+        *bookkeeping("opportunities"),
+        sa.Column("customer_id", id_type(), nullable=False),
+        sa.Column("title", sa.String(200), nullable=False),
+        sa.Column("owner", sa.String(120), nullable=False),
+        sa.Column("team", sa.String(120), nullable=True),
+        sa.Column("amount", Amount(), nullable=False),
+        sa.Column("currency", sa.String(3), nullable=False),
+        sa.Column("expected_close", sa.Date(), nullable=True),
+        sa.Column("source_channel", sa.String(60), nullable=True),
+        sa.Column("pipeline", sa.String(80), nullable=False),
+        # The current stage, kept beside the visits so filters and counts need no join.
+        sa.Column("stage", sa.String(64), nullable=False),
+        sa.Column("deliverables", json_type(), nullable=True),
+        sa.Column("manual_probability", Amount(min_places=0), nullable=True),
+        sa.Column("lost_reason", sa.Text(), nullable=True),
+        sa.Column("custom_fields", json_type(), nullable=True),
+        fk("opportunities", "customer_id", customers),
+        ix("opportunities", "customer_id", "id"),
+        ix("opportunities", "owner", "id"),
+        ix("opportunities", "team", "id"),
+        # (pipeline, stage): the pipeline board and the per-stage counts.
+        ix("opportunities", "pipeline", "stage"),
+        ix("opportunities", "stage", "id"),
+    )
+    opportunity_stage_visits = table(
+        "opportunity_stage_visits",
+        sa.Column("opportunity_id", id_type(), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("customer_id", id_type(), nullable=False),
+        sa.Column("stage", sa.String(64), nullable=False),
+        sa.Column("entered_at", UtcDateTime(), nullable=False),
+        sa.Column("entered_by", sa.String(120), nullable=False),
+        sa.Column("left_at", UtcDateTime(), nullable=True),
+        sa.Column("left_by", sa.String(120), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("opportunity_id", "seq", name=name("opportunity_stage_visits_pk")),
+        fk("opportunity_stage_visits", "opportunity_id", opportunities, ondelete="CASCADE"),
+        fk("opportunity_stage_visits", "customer_id", customers),
+        ix("opportunity_stage_visits", "customer_id"),
+        # (stage, entered_at): stage durations and conversion over a period, in plain SQL.
+        ix("opportunity_stage_visits", "stage", "entered_at"),
+        rowid=False,
+    )
     audit_log = table(
         "audit_log",
         sa.Column("id", id_type(), nullable=False),
@@ -292,5 +342,7 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         tasks=tasks,
         orders=orders,
         order_lines=order_lines,
+        opportunities=opportunities,
+        opportunity_stage_visits=opportunity_stage_visits,
         audit_log=audit_log,
     )

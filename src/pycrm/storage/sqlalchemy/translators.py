@@ -26,6 +26,7 @@ from pycrm.domain import (
     OrderLine,
     Task,
 )
+from pycrm.pipeline import Opportunity, StageState, StageVisit
 
 Row = Mapping[Any, Any]
 """A result row by column name (SQLAlchemy's ``RowMapping`` or a plain dict)."""
@@ -311,6 +312,85 @@ def order_from_row(row: Row, lines: Sequence[Row]) -> Order:
     )
 
 
+# -- opportunities -------------------------------------------------------------------------
+
+
+def opportunity_row(o: Opportunity) -> RowDict:
+    amount = o.amount
+    return {
+        "id": o.id,
+        "version": o.version,
+        "created_at": o.created_at,
+        "updated_at": o.updated_at,
+        "customer_id": o.customer_id,
+        "title": o.title,
+        "owner": o.owner,
+        "team": o.team,
+        "amount": amount.amount,
+        "currency": amount.currency,
+        "expected_close": o.expected_close,
+        "source_channel": o.source_channel,
+        "pipeline": o.pipeline,
+        "stage": o.stage_state.history[-1].stage,
+        "deliverables": sorted(o.deliverables) or None,
+        "manual_probability": o.manual_probability,
+        "lost_reason": o.lost_reason,
+        "custom_fields": o.custom_fields or None,
+    }
+
+
+def opportunity_visit_rows(o: Opportunity) -> list[RowDict]:
+    opportunity_id, customer_id = o.id, o.customer_id
+    return [
+        {
+            "opportunity_id": opportunity_id,
+            "seq": seq,
+            "customer_id": customer_id,
+            "stage": visit.stage,
+            "entered_at": visit.entered_at,
+            "entered_by": visit.entered_by,
+            "left_at": visit.left_at,
+            "left_by": visit.left_by,
+            "reason": visit.reason,
+        }
+        for seq, visit in enumerate(o.stage_state.history, 1)
+    ]
+
+
+def opportunity_from_row(row: Row, visits: Sequence[Row]) -> Opportunity:
+    return Opportunity(
+        id=row["id"],
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        customer_id=row["customer_id"],
+        title=row["title"],
+        owner=row["owner"],
+        team=row["team"],
+        amount=Money(row["amount"], row["currency"]),
+        expected_close=row["expected_close"],
+        source_channel=row["source_channel"],
+        pipeline=row["pipeline"],
+        stage_state=StageState(
+            history=tuple(
+                StageVisit(
+                    stage=visit["stage"],
+                    entered_at=visit["entered_at"],
+                    entered_by=visit["entered_by"],
+                    left_at=visit["left_at"],
+                    left_by=visit["left_by"],
+                    reason=visit["reason"],
+                )
+                for visit in visits
+            )
+        ),
+        deliverables=row["deliverables"],
+        manual_probability=row["manual_probability"],
+        lost_reason=row["lost_reason"],
+        custom_fields=row["custom_fields"],
+    )
+
+
 # -- audit ---------------------------------------------------------------------------------
 
 
@@ -359,6 +439,18 @@ MAPPINGS: Mapping[str, EntityMapping] = {
             order_row,
             order_from_row,
             Children("order_lines", "order_id", ("order_id", "line_no"), order_line_rows),
+        ),
+        EntityMapping(
+            "opportunity",
+            "opportunities",
+            opportunity_row,
+            opportunity_from_row,
+            Children(
+                "opportunity_stage_visits",
+                "opportunity_id",
+                ("opportunity_id", "seq"),
+                opportunity_visit_rows,
+            ),
         ),
     )
 }
