@@ -42,6 +42,7 @@ def test_load_reports_what_it_stored(crm: CRM) -> None:
             "order": s.orders.count(),
             "interaction": s.interactions.count(),
             "task": s.tasks.count(),
+            "opportunity": s.opportunities.count(),
         }
     assert counts == stored
     assert stored["customer"] == 30
@@ -154,3 +155,19 @@ def test_tables_align_chinese_text_by_display_width() -> None:
     assert len({display_width(line) for line in lines}) == 1
     assert lines[-1].endswith("1,234,567")
     assert lines[2].endswith("12")
+
+
+def test_pipeline_section_counts_deals_per_stage_and_forecasts_per_currency(crm: CRM) -> None:
+    with crm.session() as s:
+        deals = list(s.opportunities.stream())
+    assert deals
+    stages = Counter(deal.stage for deal in deals)
+    assert stages["lost"]
+    assert sum(stages.values()) > stages["lost"] + stages["initial_contact"]
+    assert all(deal.lost_reason for deal in deals if deal.stage == "lost")
+    block = summarize(crm).split("Pipeline\n========\n")[1].split("\n\n\n")[0]
+    for label in ("Initial contact", "合同签订", "Lost"):
+        assert label in block
+    initial = next(line for line in block.splitlines() if "Initial contact" in line)
+    assert re.search(rf"10%\s+{stages['initial_contact']}\s", initial)
+    assert "weighted forecast of" in block

@@ -29,6 +29,7 @@ from pycrm import (
     InteractionChannel,
     LifecycleStatus,
     Money,
+    Opportunity,
     Order,
     OrderLine,
     OrderStatus,
@@ -36,6 +37,10 @@ from pycrm import (
     Session,
     Task,
     TaskStatus,
+    advance_opportunity,
+    default_pipeline,
+    deliver,
+    open_opportunity,
 )
 from pycrm.demo import vocabulary as vocab
 from pycrm.demo.figures import featured_customer, order_totals
@@ -486,7 +491,94 @@ def add_tasks(ctx: SampleContext) -> None:
     ctx.added("task", ctx.session.tasks.add_many(tasks))
 
 
-LOAD_STEPS: list[LoadStep] = [add_customers, add_contacts, add_orders, add_interactions, add_tasks]
+_PIPELINE_STATUSES = {LifecycleStatus.PROSPECT: 0.6, LifecycleStatus.ACTIVE: 0.45}
+"""Share of customers of each status with deals in the pipeline (the rest have none)."""
+_PIPELINE_DAYS = 240
+"""How far back deals were opened: about two quarters of pipeline plus the tail of old ones."""
+_PROGRESS = 0.75
+"""Chance a deal moves on at each stage rather than stalling there."""
+_STALLED_LOST = 0.6
+"""Chance a deal stalled for over a month is marked lost (the others are still chased)."""
+
+
+def _amount(ctx: SampleContext, profile: Profile) -> Money:
+    rng = ctx.rng
+    if profile.currency == "CNY":
+        low, high = (30, 1500) if profile.is_company else (2, 30)
+        return Money(Decimal(rng.randint(low, high) * 1000), "CNY")
+    low, high = (5, 250) if profile.is_company else (1, 5)
+    return Money(Decimal(rng.randint(low, high) * 1000), "USD")
+
+
+def _opportunity(ctx: SampleContext, profile: Profile) -> Opportunity:
+    """A deal opened some months ago and worked stage by stage until now: most stop somewhere
+    on the way, those left alone for long are lost with a reason, some are signed."""
+    rng = ctx.rng
+    machine = default_pipeline()
+    start = max(profile.captured_at, ctx.now - timedelta(days=_PIPELINE_DAYS))
+    moment = ctx.between(start, ctx.now)
+    opportunity, _ = open_opportunity(
+        id=ctx.new_id(Opportunity.ID_PREFIX),
+        customer_id=profile.id,
+        title=rng.choice(vocab.OPPORTUNITY_TITLES),
+        amount=_amount(ctx, profile),
+        owner=profile.owner,
+        team=profile.team,
+        now=moment,
+        by=profile.owner,
+        expected_close=(moment + timedelta(days=rng.randint(45, 150))).date(),
+        source_channel=ctx.weighted(vocab.SOURCE_CHANNELS, vocab.SOURCE_WEIGHTS),
+    )
+    while not machine.stage(opportunity.stage).terminal:
+        step = moment + timedelta(days=rng.uniform(3, 30))
+        if step > ctx.now:
+            break
+        moment = step.replace(second=0, microsecond=0)
+        if rng.random() > _PROGRESS:
+            if ctx.now - moment > timedelta(days=30) and rng.random() < _STALLED_LOST:
+                opportunity, _ = advance_opportunity(
+                    opportunity,
+                    "lost",
+                    now=moment,
+                    by=profile.owner,
+                    machine=machine,
+                    reason=rng.choice(vocab.LOST_REASONS),
+                )
+            break
+        for key in machine.stage(opportunity.stage).required_deliverables:
+            opportunity, _ = deliver(opportunity, key, now=moment)
+        opportunity, _ = advance_opportunity(
+            opportunity,
+            machine.targets(opportunity.stage)[0],
+            now=moment,
+            by=profile.owner,
+            machine=machine,
+        )
+    return opportunity
+
+
+def add_opportunities(ctx: SampleContext) -> None:
+    """Deals in the default sales pipeline for prospects and active customers, advanced
+    stage by stage with their deliverables; stalled ones lost with a reason."""
+    rng = ctx.rng
+    deals = []
+    for profile in ctx.profiles:
+        share = _PIPELINE_STATUSES.get(profile.status, 0.0)
+        if rng.random() < share:
+            for _ in range(rng.choice((1, 1, 1, 2))):
+                deals.append(_opportunity(ctx, profile))
+    deals.sort(key=lambda deal: deal.id)
+    ctx.added("opportunity", ctx.session.opportunities.add_many(deals))
+
+
+LOAD_STEPS: list[LoadStep] = [
+    add_customers,
+    add_contacts,
+    add_orders,
+    add_interactions,
+    add_tasks,
+    add_opportunities,
+]
 """Run in order inside one session; each step may read what earlier steps generated."""
 
 

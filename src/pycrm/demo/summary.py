@@ -22,9 +22,12 @@ from pycrm import (
     Customer,
     InteractionChannel,
     LifecycleStatus,
+    Money,
     Order,
     Session,
     TaskStatus,
+    default_pipeline,
+    forecast,
     mask_email,
     mask_phone,
 )
@@ -134,6 +137,7 @@ def records(ctx: SummaryContext) -> Block:
         ("orders", s.orders.count()),
         ("interactions", s.interactions.count()),
         ("tasks", s.tasks.count()),
+        ("opportunities", s.opportunities.count()),
     ]
     return Block("Records", format_table(["entity", "count"], rows))
 
@@ -250,6 +254,39 @@ def tasks(ctx: SummaryContext) -> Block:
     return Block("Open and overdue tasks", lines)
 
 
+def pipeline(ctx: SummaryContext) -> Block:
+    """Deals per stage of the default pipeline with their amounts, then the weighted forecast
+    of the open ones; amounts stay per currency, as everywhere in the summary."""
+    machine = default_pipeline()
+    counts: Counter[str] = Counter()
+    amounts: dict[tuple[str, str], Decimal] = {}
+    open_deals = []
+    for deal in ctx.session.opportunities.stream(pipeline=machine.name):
+        counts[deal.stage] += 1
+        cell = (deal.stage, deal.amount.currency)
+        amounts[cell] = amounts.get(cell, Decimal(0)) + deal.amount.amount
+        if deal.is_open:
+            open_deals.append(deal)
+    if not counts:
+        return Block("Pipeline", ["  no opportunities"])
+    known = sorted({currency for _, currency in amounts})
+    rows = []
+    for key in machine.keys:
+        stage = machine.stage(key)
+        probability = f"{stage.probability:.0%}" if stage.probability is not None else "-"
+        totals = (amounts.get((key, c), Decimal(0)) for c in known)
+        rows.append((stage.label("en"), stage.label("zh-CN"), probability, counts[key], *totals))
+    headers = ["stage", "阶段", "win", "deals", *(f"amount {c}" for c in known)]
+    right = [False, False, True, True] + [True] * len(known)
+    lines = format_table(headers, rows, right=right)
+    weighted = forecast(open_deals, machine)
+    lines.append("")
+    lines.append(f"  weighted forecast of {len(open_deals)} open deals:")
+    forecast_rows = [(c, weighted.get(c, Money.zero(c)).amount) for c in known]
+    lines.extend(format_table(["currency", "weighted amount"], forecast_rows))
+    return Block("Pipeline", lines)
+
+
 def _jsonish(value: object) -> str:
     if value is None:
         return "-"
@@ -308,6 +345,7 @@ SECTIONS: list[Section] = [
     top_ten,
     orders_by_month,
     tasks,
+    pipeline,
     audit_example,
 ]
 """The summary's sections, in order; append to add one."""

@@ -213,3 +213,13 @@ TASK_SUBJECTS: Final = (
     "Send the product brochure", "Check payment status with finance", "Update the contact list",
     "回访客户满意度", "准备投标文件",
 )  # fmt: skip
+OPPORTUNITY_TITLES: Final = (
+    "CRM rollout for the sales team", "ERP integration project", "Warehouse scanner upgrade",
+    "POS terminals for new stores", "Support contract renewal", "Professional seats expansion",
+    "销售管理系统升级", "门店收银设备采购", "多仓库存管理项目",
+)  # fmt: skip
+LOST_REASONS: Final = (
+    "chose a competitor", "budget cut for this year", "project postponed",
+    "price above budget", "no decision maker support", "选择了竞争对手", "预算被削减",
+    "项目延期",
+)  # fmt: skip
