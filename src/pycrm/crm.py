@@ -14,6 +14,8 @@ from pycrm.domain import DomainEvent
 from pycrm.domain import _convert as conv
 from pycrm.errors import ConfigurationError, PluginError, ValidationError
 from pycrm.notify import NotificationChannel
+from pycrm.pipeline import StageMachine
+from pycrm.pipeline import builtin as builtin_pipelines
 from pycrm.plugins import (
     PluginLoadError,
     load_entrypoint_plugins,
@@ -52,12 +54,15 @@ class CRM:
         self.store = store
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.plugins: pluggy.PluginManager = new_plugin_manager()
+        self.plugins.register(builtin_pipelines, name="pycrm.pipelines")
         register_plugins(self.plugins, plugins)
         self.plugin_errors: list[PluginLoadError] = (
             load_entrypoint_plugins(self.plugins) if load_entrypoints else []
         )
         self._channels: dict[str, NotificationChannel] = {}
         self.plugins.hook.pycrm_notification_channels(register=self._register_channel)
+        self._pipelines: dict[str, StageMachine] = {}
+        self.plugins.hook.pycrm_pipelines(register=self._register_pipeline)
         self._closed = False
         self.plugins.hook.pycrm_startup(crm=self)
 
@@ -133,6 +138,52 @@ class CRM:
         if channel.name in self._channels:
             raise PluginError(channel.name, "a channel with this name is already registered")
         self._channels[channel.name] = channel
+
+    @property
+    def pipelines(self) -> Mapping[str, StageMachine]:
+        """Stage machines registered by plugins (the built-in ``"sales"`` one too), by name."""
+        return MappingProxyType(self._pipelines)
+
+    def pipeline(self, name: str) -> StageMachine:
+        """The registered stage machine called ``name``."""
+        found = self._pipelines.get(name)
+        if found is None:
+            known = ", ".join(sorted(self._pipelines)) or "none"
+            raise ValidationError("pipeline", f"no pipeline named {name!r} (registered: {known})")
+        return found
+
+    def _register_pipeline(self, machine: StageMachine) -> None:
+        if not isinstance(machine, StageMachine):
+            raise PluginError(repr(machine), "a pipeline must be a StageMachine")
+        if machine.name in self._pipelines:
+            raise PluginError(machine.name, "a pipeline with this name is already registered")
+        self._pipelines[machine.name] = machine
+
+    def stage_change_refusals(
+        self,
+        subject: Any,
+        machine: StageMachine,
+        target: str,
+        context: Mapping[str, Any] | None = None,
+    ) -> dict[str, str]:
+        """What plugins say against moving ``subject`` to ``target``: plugin name -> message.
+
+        Every ``pycrm_validate_stage_change`` implementation is asked, so a user sees all the
+        reasons at once; an empty result means no plugin objects.
+        """
+        arguments = {
+            "subject": subject,
+            "machine": machine,
+            "source": getattr(subject, "stage", None),
+            "target": target,
+            "context": dict(context or {}),
+        }
+        refusals: dict[str, str] = {}
+        for impl in reversed(self.plugins.hook.pycrm_validate_stage_change.get_hookimpls()):
+            message = impl.function(*(arguments[name] for name in impl.argnames))
+            if message:
+                refusals[impl.plugin_name] = str(message)
+        return refusals
 
     def _deliver(self, events: list[DomainEvent]) -> None:
         # Called after commit: the changes are durable, so one failing plugin must neither

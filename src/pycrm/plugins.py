@@ -18,8 +18,11 @@ from pycrm.domain import DomainEvent
 from pycrm.errors import PluginError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from pycrm.crm import CRM
     from pycrm.notify import NotificationChannel
+    from pycrm.pipeline import StageMachine
 
 PROJECT = "pycrm"
 ENTRY_POINT_GROUP = "pycrm"
@@ -62,6 +65,40 @@ class HookSpecs:
         :param register: call it with each channel object (``name`` plus ``send()``).
 
         All implementations run; a second channel with a name already taken is an error.
+        """
+
+    @hookspec
+    def pycrm_pipelines(self, register: Callable[[StageMachine], None]) -> None:
+        """Called once at startup so a plugin can add stage machines (pipelines).
+
+        :param register: call it with each :class:`pycrm.StageMachine`; its ``name`` is how
+            opportunities refer to it (``opportunity.pipeline``).
+
+        All implementations run. The built-in ``"sales"`` pipeline is registered the same way;
+        a second machine with a name already taken is an error.
+        """
+
+    @hookspec
+    def pycrm_validate_stage_change(
+        self,
+        subject: Any,
+        machine: StageMachine,
+        source: str,
+        target: str,
+        context: Mapping[str, Any],
+    ) -> str | None:
+        """Called before a session moves ``subject`` (e.g. an opportunity) from ``source`` to
+        ``target`` of ``machine``, after the machine's own rules have passed.
+
+        :param subject: the entity about to move, as it is before the move.
+        :param machine: the stage machine it moves through.
+        :param source: the stage it is in.
+        :param target: the stage it would enter.
+        :param context: what the caller passed as ``context`` (may be empty).
+
+        Return a message to veto the move, or ``None`` to allow it. All implementations run;
+        every refusal is reported together in one :class:`pycrm.GateRefused`, keyed by plugin
+        name, and nothing is changed.
         """
 
     @hookspec

@@ -31,6 +31,7 @@ from pycrm.domain.audit import diff, masked_changes, snapshot
 from pycrm.errors import ConcurrencyConflict, NotFound, SessionClosed, ValidationError
 from pycrm.paging import Page
 from pycrm.pipeline import Opportunity
+from pycrm.sales import move_opportunity
 from pycrm.storage.protocols import EntityTable, StoreTransaction
 from pycrm.storage.spec import DEPENDENTS, SPEC_BY_TYPE, EntitySpec
 
@@ -338,6 +339,26 @@ class Session:
         self.orders = Repository(self, SPEC_BY_TYPE["order"])
         self.opportunities = Repository(self, SPEC_BY_TYPE["opportunity"])
         self.audit = AuditLog(self)
+
+    @property
+    def crm(self) -> CRM:
+        """The CRM this session belongs to (its clock, plugins and pipelines)."""
+        return self._crm
+
+    def advance(
+        self,
+        opportunity: Opportunity,
+        to: str,
+        *,
+        reason: str | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> Opportunity:
+        """Move an opportunity to stage ``to`` now, as this session's actor, and save it.
+
+        The pipeline's rules apply first, then every plugin's ``pycrm_validate_stage_change``;
+        a refused move raises and changes nothing. See :func:`pycrm.sales.move_opportunity`.
+        """
+        return move_opportunity(self, opportunity, to, reason=reason, context=context)
 
     @property
     def now(self) -> datetime:
