@@ -44,9 +44,10 @@ from pycrm.errors import (
 )
 from pycrm.notify import Notification, NotificationChannel
 from pycrm.paging import Page
-from pycrm.pipeline import Guard as StageGuard
-from pycrm.pipeline import Handler as StageHandler
 from pycrm.pipeline import (
+    ExchangeRate,
+    ExchangeRates,
+    ForecastGroup,
     Opportunity,
     Stage,
     StageEvent,
@@ -58,10 +59,14 @@ from pycrm.pipeline import (
     default_pipeline,
     deliver,
     forecast,
+    forecast_by,
+    forecast_totals,
     from_any_open_stage,
     open_opportunity,
     set_manual_probability,
 )
+from pycrm.pipeline import Guard as StageGuard
+from pycrm.pipeline import Handler as StageHandler
 from pycrm.pipeline import advance as advance_stage
 from pycrm.pipeline import start as start_stage
 from pycrm.plugins import ENTRY_POINT_GROUP, PluginLoadError, hookimpl, hookspec
@@ -86,7 +91,10 @@ __all__ = [
     "CustomerKind",
     "DomainEvent",
     "Entity",
+    "ExchangeRate",
+    "ExchangeRates",
     "FixedClock",
+    "ForecastGroup",
     "GateRefused",
     "Gender",
     "IllegalTransition",
@@ -135,6 +143,8 @@ __all__ = [
     "define_tables",
     "deliver",
     "forecast",
+    "forecast_by",
+    "forecast_totals",
     "from_any_open_stage",
     "hookimpl",
     "hookspec",

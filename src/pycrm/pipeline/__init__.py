@@ -3,6 +3,13 @@ the default sales pipeline and the opportunities moving through it."""
 
 from pycrm.errors import GateRefused
 from pycrm.pipeline.default import default_pipeline
+from pycrm.pipeline.forecast import (
+    ExchangeRate,
+    ExchangeRates,
+    ForecastGroup,
+    forecast_by,
+    forecast_totals,
+)
 from pycrm.pipeline.history import StageEvent, StageState, StageVisit
 from pycrm.pipeline.machine import (
     Guard,
@@ -24,6 +31,9 @@ from pycrm.pipeline.opportunity import (
 from pycrm.pipeline.run import advance, start
 
 __all__ = [
+    "ExchangeRate",
+    "ExchangeRates",
+    "ForecastGroup",
     "GateRefused",
     "Guard",
     "Handler",
@@ -40,6 +50,8 @@ __all__ = [
     "default_pipeline",
     "deliver",
     "forecast",
+    "forecast_by",
+    "forecast_totals",
     "from_any_open_stage",
     "open_opportunity",
     "set_manual_probability",
