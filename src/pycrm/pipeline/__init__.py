@@ -2,6 +2,7 @@
 the default sales pipeline and the opportunities moving through it."""
 
 from pycrm.errors import GateRefused
+from pycrm.pipeline.deadlines import is_overdue, is_stale, stage_deadline, stale_since
 from pycrm.pipeline.default import default_pipeline
 from pycrm.pipeline.forecast import (
     ExchangeRate,
@@ -53,7 +54,11 @@ __all__ = [
     "forecast_by",
     "forecast_totals",
     "from_any_open_stage",
+    "is_overdue",
+    "is_stale",
     "open_opportunity",
     "set_manual_probability",
+    "stage_deadline",
+    "stale_since",
     "start",
 ]

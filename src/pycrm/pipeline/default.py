@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+from datetime import timedelta
 from decimal import Decimal
 
 from pycrm.pipeline.machine import Stage, StageMachine, Transition, from_any_open_stage
@@ -19,6 +20,9 @@ SALES = "sales"
 LOST = "lost"
 """The stage a lost deal ends in; moving there needs a reason, recorded as the lost reason."""
 
+STALE_AFTER = timedelta(days=7)
+"""An open deal with no follow-up for a week is stale, whatever its stage."""
+
 WON_STAGES = frozenset({"contract_signed", "deal_review"})
 """Stages in which a deal counts as won: from the signature on, whatever the review finds."""
 
@@ -27,6 +31,8 @@ def _stages() -> tuple[Stage, ...]:
     return (
         Stage(
             key="initial_contact",
+            deadline=timedelta(days=7),
+            stale_after=STALE_AFTER,
             labels={"en": "Initial contact", "zh-CN": "初步接触"},
             probability=Decimal("0.10"),
             actions=(
@@ -37,6 +43,8 @@ def _stages() -> tuple[Stage, ...]:
         ),
         Stage(
             key="needs_confirmed",
+            deadline=timedelta(days=3),
+            stale_after=STALE_AFTER,
             labels={"en": "Needs confirmed", "zh-CN": "需求确认"},
             probability=Decimal("0.25"),
             required_deliverables=("needs_document",),
@@ -47,6 +55,8 @@ def _stages() -> tuple[Stage, ...]:
         ),
         Stage(
             key="proposal",
+            deadline=timedelta(days=14),
+            stale_after=STALE_AFTER,
             labels={"en": "Proposal", "zh-CN": "方案提交"},
             probability=Decimal("0.50"),
             required_deliverables=("quote",),
@@ -57,6 +67,8 @@ def _stages() -> tuple[Stage, ...]:
         ),
         Stage(
             key="negotiation",
+            deadline=timedelta(days=30),
+            stale_after=STALE_AFTER,
             labels={"en": "Negotiation", "zh-CN": "商务谈判"},
             probability=Decimal("0.70"),
             actions=(
@@ -66,6 +78,8 @@ def _stages() -> tuple[Stage, ...]:
         ),
         Stage(
             key="contract_signed",
+            deadline=timedelta(days=14),
+            stale_after=STALE_AFTER,
             labels={"en": "Contract signed", "zh-CN": "合同签订"},
             probability=Decimal("1.00"),
             required_deliverables=("signed_contract",),

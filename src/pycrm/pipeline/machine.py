@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from datetime import timedelta
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, TypeAlias, TypeVar
@@ -132,6 +133,30 @@ def _within(prefix: str, build: Callable[[Mapping[str, Any]], T], data: Any) -> 
         raise ValidationError(f"{prefix}.{err.field}", err.problem, value=err.value) from None
 
 
+def _duration(value: timedelta | int | None, field: str) -> timedelta | None:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = timedelta(seconds=value)
+    if not isinstance(value, timedelta):
+        raise ValidationError(field, f"expected a timedelta, got {type(value).__name__}")
+    if value <= timedelta(0):
+        raise ValidationError(field, "must be longer than zero", value=value)
+    return value
+
+
+def _deadline(value: timedelta | int | None) -> timedelta | None:
+    return _duration(value, "deadline")
+
+
+def _stale_after(value: timedelta | int | None) -> timedelta | None:
+    return _duration(value, "stale_after")
+
+
+def _seconds(value: timedelta | None) -> int | None:
+    return None if value is None else int(value.total_seconds())
+
+
 _STAGE_FIELDS = (
     "key",
     "labels",
@@ -141,6 +166,8 @@ _STAGE_FIELDS = (
     "actions",
     "on_enter",
     "on_exit",
+    "deadline",
+    "stale_after",
 )
 
 
@@ -153,6 +180,8 @@ class Stage:
     ``actions`` is free text telling people what is standard in the stage; ``on_enter`` and
     ``on_exit`` name handlers registered on the machine that raise events. ``probability``
     (0 to 1) is the chance a subject in this stage ends won, for weighted forecasts.
+    ``deadline`` is how long a subject may stay before it is overdue (and escalated);
+    ``stale_after`` how long it may go without any activity before it counts as stale.
     """
 
     key: str = attrs.field(converter=_stage_key)
@@ -167,8 +196,14 @@ class Stage:
     actions: tuple[str, ...] = attrs.field(default=(), converter=_actions)
     on_enter: tuple[str, ...] = attrs.field(default=(), converter=_on_enter)
     on_exit: tuple[str, ...] = attrs.field(default=(), converter=_on_exit)
+    deadline: timedelta | None = attrs.field(default=None, converter=_deadline)
+    stale_after: timedelta | None = attrs.field(default=None, converter=_stale_after)
 
     def __attrs_post_init__(self) -> None:
+        if self.terminal and (self.deadline is not None or self.stale_after is not None):
+            raise ValidationError(
+                "deadline", "a terminal stage is never left, so it has no deadline"
+            )
         if self.terminal and self.required_deliverables:
             raise ValidationError(
                 "required_deliverables", "a terminal stage is never left, so it requires none"
@@ -189,7 +224,8 @@ class Stage:
         return next(iter(self.labels.values()), self.key)
 
     def to_dict(self) -> dict[str, Any]:
-        """Every field as JSON-ready data; the probability is a string, so it stays exact."""
+        """Every field as JSON-ready data; the probability is a string, so it stays exact, and
+        durations are whole seconds."""
         return {
             "key": self.key,
             "labels": dict(self.labels),
@@ -199,6 +235,8 @@ class Stage:
             "actions": list(self.actions),
             "on_enter": list(self.on_enter),
             "on_exit": list(self.on_exit),
+            "deadline": _seconds(self.deadline),
+            "stale_after": _seconds(self.stale_after),
         }
 
     @classmethod
