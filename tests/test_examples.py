@@ -55,6 +55,19 @@ def test_embed_host_transaction(tmp_path: Path) -> None:
     assert out.rstrip().endswith("embed_host_transaction: ok")
 
 
+def test_lead_to_cash(tmp_path: Path) -> None:
+    out = run_python([str(EXAMPLES / "lead_to_cash.py")], cwd=tmp_path)
+    assert "opportunity: MES rollout, plant 2 -> contract_signed" in out
+    assert "opportunity: Spare-parts portal -> lost (budget frozen)" in out
+    assert "contract: HT-2026-00001, 360,000.00 CNY, needs ('sales', 'finance')" in out
+    assert "approval: finance by zhao -> approved" in out
+    assert "overdue on 2026-08-10: 252,000.00 CNY" in out
+    assert "receipt: 252,000.00 CNY, outstanding 0.00 CNY" in out
+    assert "renewal reminder: 2027-02-28" in out
+    assert out.rstrip().endswith("lead_to_cash: ok")
+    assert list(tmp_path.iterdir()) == [], "the example must clean up its database"
+
+
 def test_readme_example_runs_as_printed(tmp_path: Path) -> None:
     """The README's Python block, pasted into a file and run twice in an empty directory."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")

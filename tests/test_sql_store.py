@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.pool import NullPool
 
+from pycrm.contracts import (
+    ApprovalPolicy,
+    PaymentPlan,
+    approve,
+    draft_contract,
+    submit_for_approval,
+)
 from pycrm.domain import (
     AuditEntry,
     ChangeKind,
@@ -175,6 +182,11 @@ def test_define_tables_on_a_host_metadata_with_prefix_and_schema() -> None:
         "erp_crm_order_lines",
         "erp_crm_opportunities",
         "erp_crm_opportunity_stage_visits",
+        "erp_crm_contracts",
+        "erp_crm_contract_lines",
+        "erp_crm_contract_instalments",
+        "erp_crm_contract_approval_visits",
+        "erp_crm_receipts",
         "erp_crm_audit_log",
     }
     assert set(metadata.tables) == {"host_invoices"} | {f"sales.{name}" for name in ours}
@@ -353,6 +365,21 @@ def test_a_database_at_0001_is_upgraded_to_opportunities(url: str, prefix: str) 
         drop_pycrm_tables(url, prefix)
 
 
+def test_a_database_at_0002_is_upgraded_to_contracts(url: str, prefix: str) -> None:
+    upgrade(url, revision="0002", table_prefix=prefix)
+    store = SqlStore.from_url(url, table_prefix=prefix)
+    try:
+        assert store.current_revision() == "0002"
+        assert not sa.inspect(store.engine).has_table(store.tables.contracts.name)
+        store.ensure_schema()
+        assert store.current_revision() == head_revision()
+        with store.engine.connect() as conn:
+            assert _compare(conn, define_tables(sa.MetaData(), prefix=prefix)) == []
+    finally:
+        store.close()
+        drop_pycrm_tables(url, prefix)
+
+
 def test_stage_visits_are_one_row_each_for_plain_sql(store: SqlStore) -> None:
     machine = default_pipeline()
     customer = company()
@@ -394,10 +421,52 @@ def test_stage_visits_are_one_row_each_for_plain_sql(store: SqlStore) -> None:
     assert stored(store, "opportunity", deal.id) == deal
 
 
+def test_instalments_and_approvals_are_rows_for_plain_sql(store: SqlStore) -> None:
+    customer = company()
+    contract, _ = draft_contract(
+        number="HT-2026-00001",
+        customer_id=customer.id,
+        lines=[OrderLine(description="MES", quantity=Decimal(3), unit_price=Money("10.00", "CNY"))],
+        start_on="2026-04-01",
+        end_on="2027-03-31",
+        payment_plan=PaymentPlan.of(
+            ("2026-06-30", Money("20.00", "CNY")), ("2026-04-30", Money("10.00", "CNY"))
+        ),
+        now=NOW,
+        by="alice",
+    )
+    contract, _ = submit_for_approval(
+        contract, policy=ApprovalPolicy.default(), now=NOW, by="alice"
+    )
+    contract, _ = approve(contract, level="sales", now=NOW + timedelta(hours=2), by="li")
+    tx = store.begin()
+    tx.table("customer").insert(customer)
+    tx.table("contract").insert(contract)
+    tx.commit()
+    tables = store.tables
+    due = tables.contract_instalments
+    with store.engine.connect() as conn:
+        # What falls due by the end of May, straight from the rows.
+        owed = conn.execute(
+            sa.select(sa.func.sum(due.c.amount)).where(due.c.due_on <= date(2026, 5, 31))
+        ).scalar_one()
+        stages = conn.execute(
+            sa.select(tables.contract_approval_visits.c.stage).order_by(
+                tables.contract_approval_visits.c.seq
+            )
+        ).scalars()
+        assert list(stages) == ["draft", "pending_sales", "approved"]
+        assert conn.execute(sa.select(tables.contracts.c.approval_stage)).scalar_one() == (
+            "approved"
+        )
+    assert Decimal(owed) == Decimal("10.00")
+    assert stored(store, "contract", contract.id) == contract
+
+
 def test_migrations_ship_their_template() -> None:
     assert (MIGRATIONS / "script.py.mako").is_file()
     assert (MIGRATIONS / "env.py").is_file()
-    assert head_revision() == "0002"
+    assert head_revision() == "0003"
 
 
 # -- types -----------------------------------------------------------------------------------

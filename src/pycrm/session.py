@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
+from pycrm.contracts import Contract, ContractNumbering, Receipt, next_number
 from pycrm.domain import (
     AuditEntry,
     ChangeKind,
@@ -223,7 +224,7 @@ class Repository(Generic[E]):
         """Remove an entity (version-checked when an entity is given, not just an id).
 
         Refuses, with :class:`pycrm.ValidationError`, while other records point at it: a
-        customer with contacts, orders or opportunities is made inactive through its
+        customer with contacts, orders, opportunities or contracts is made inactive through its
         ``status`` instead.
         """
         self._session._check_open()
@@ -317,6 +318,8 @@ class Session:
     tasks: Repository[Task]
     orders: Repository[Order]
     opportunities: Repository[Opportunity]
+    contracts: Repository[Contract]
+    receipts: Repository[Receipt]
 
     def __init__(
         self,
@@ -338,6 +341,8 @@ class Session:
         self.tasks = Repository(self, SPEC_BY_TYPE["task"])
         self.orders = Repository(self, SPEC_BY_TYPE["order"])
         self.opportunities = Repository(self, SPEC_BY_TYPE["opportunity"])
+        self.contracts = Repository(self, SPEC_BY_TYPE["contract"])
+        self.receipts = Repository(self, SPEC_BY_TYPE["receipt"])
         self.audit = AuditLog(self)
 
     @property
@@ -359,6 +364,21 @@ class Session:
         a refused move raises and changes nothing. See :func:`pycrm.sales.move_opportunity`.
         """
         return move_opportunity(self, opportunity, to, reason=reason, context=context)
+
+    def next_contract_number(
+        self, numbering: ContractNumbering | None = None, *, year: int | None = None
+    ) -> str:
+        """The next contract number of ``year`` (this year by the CRM clock if not given).
+
+        Counts the stored contracts whose ``number_year`` is ``year``, so give the contract
+        ``number_year=year`` when adding it. Contracts are terminated rather than removed, so
+        the count only grows; should two sessions pick the same number, the second add
+        raises :class:`pycrm.AlreadyExists` and the caller numbers again.
+        """
+        chosen = ContractNumbering() if numbering is None else numbering
+        counted = self.now.year if year is None else year
+        last = self.contracts.count(number_year=counted)
+        return next_number(chosen, year=counted, last_seq=last)
 
     @property
     def now(self) -> datetime:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 import attrs
 
+from pycrm.contracts import Contract, Receipt
 from pycrm.domain import Contact, Customer, Entity, Interaction, Order, Task
 from pycrm.pipeline import Opportunity
 
@@ -84,6 +85,32 @@ SPECS: tuple[EntitySpec, ...] = (
         # ``stage`` is a property (the current visit's stage); SQL keeps it in a column.
         frozenset({"customer_id", "owner", "team", "pipeline", "stage"}),
         references={"customer_id": "customer"},
+    ),
+    EntitySpec(
+        "contract",
+        Contract,
+        "contracts",
+        # ``approval_stage`` is a property (the current approval visit); SQL keeps a column.
+        frozenset(
+            {
+                "customer_id",
+                "status",
+                "opportunity_id",
+                "number",
+                "number_year",
+                "approval_stage",
+                "delivery_status",
+            }
+        ),
+        unique=("number",),
+        references={"customer_id": "customer", "opportunity_id": "opportunity"},
+    ),
+    EntitySpec(
+        "receipt",
+        Receipt,
+        "receipts",
+        frozenset({"contract_id", "customer_id"}),
+        references={"contract_id": "contract", "customer_id": "customer"},
     ),
 )
 

@@ -12,6 +12,16 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from pycrm.contracts import (
+    ApprovalPolicy,
+    Attachment,
+    Contract,
+    PaymentPlan,
+    approve,
+    draft_contract,
+    reject,
+    submit_for_approval,
+)
 from pycrm.domain import (
     Contact,
     Customer,
@@ -240,13 +250,79 @@ def opportunities(draw: st.DrawFn, customer_id: str) -> Opportunity:
     return opportunity
 
 
+@st.composite
+def contracts(draw: st.DrawFn, customer_id: str) -> Contract:
+    """Contracts with lines or a bare amount, sometimes a payment plan and attachments,
+    walked some way through the default approval policy (or rejected on the way)."""
+    currency = draw(currencies())
+    start = draw(st.dates(min_value=date(2000, 1, 1), max_value=date(2080, 1, 1)))
+    lines = draw(st.lists(order_lines(currency), max_size=3))
+    amount = None if lines else draw(money(currency).filter(lambda m: m.amount > 0))
+    now = datetime(start.year, start.month, start.day, 9, tzinfo=timezone.utc)
+    contract, _ = draft_contract(
+        number=draw(st.uuids().map(lambda u: f"HT-{u.hex[:12]}")),
+        customer_id=customer_id,
+        start_on=start,
+        end_on=start + timedelta(days=draw(st.integers(0, 1500))),
+        now=now,
+        by=draw(st.sampled_from(_ACTORS)),
+        amount=amount,
+        lines=lines,
+        terms=draw(_optional(texts(400))),
+        signer=draw(_optional(texts(60))),
+        attachments=draw(
+            st.lists(st.builds(Attachment, name=texts(60), uri=texts(200)), max_size=2)
+        ),
+    )
+    total = contract.amount.amount
+    if total > 0 and draw(st.booleans()):
+        parts = draw(st.integers(1, 4))
+        share = (total / parts).quantize(Decimal("0.0001"), rounding="ROUND_DOWN")
+        pieces = [share] * (parts - 1) + [total - share * (parts - 1)]
+        due = [start + timedelta(days=30 * i) for i in range(parts)]
+        # Pieces of zero (a tiny total split many ways) are left out; the rest still add up.
+        items = [(d, Money(p, currency)) for d, p in zip(due, pieces, strict=True) if p > 0]
+        contract = contract.evolve(payment_plan=PaymentPlan.of(*items))
+    steps = draw(st.integers(0, 4))
+    if steps:
+        contract, _ = submit_for_approval(
+            contract, policy=ApprovalPolicy.default(), now=now, by="alice"
+        )
+        for _ in range(steps - 1):
+            level = contract.approval.stage.removeprefix("pending_")
+            if not contract.approval.stage.startswith("pending_"):
+                break
+            now += draw(st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=9)))
+            if draw(st.integers(0, 4)) == 0:
+                contract, _ = reject(contract, level=level, now=now, by="bob", reason="terms")
+            else:
+                contract, _ = approve(contract, level=level, now=now, by="bob")
+    return contract
+
+
+def order_lines(currency: str) -> st.SearchStrategy[OrderLine]:
+    return st.builds(
+        OrderLine,
+        description=texts(80),
+        quantity=st.decimals(min_value="0.01", max_value=1000, places=2, allow_nan=False),
+        unit_price=st.builds(
+            Money,
+            st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False),
+            st.just(currency),
+        ),
+        sku=_optional(texts(20)),
+    )
+
+
 __all__ = [
     "aware_datetimes",
     "contacts",
+    "contracts",
     "customers",
     "interactions",
     "money",
     "opportunities",
+    "order_lines",
     "orders",
     "tasks",
     "texts",

@@ -29,6 +29,7 @@ from pycrm.storage.sqlalchemy.bulk import BulkInsert
 from pycrm.storage.sqlalchemy.tables import Tables
 from pycrm.storage.sqlalchemy.translators import (
     MAPPINGS,
+    Children,
     EntityMapping,
     Row,
     RowDict,
@@ -98,6 +99,19 @@ class TableSet:
         return found
 
 
+class ChildStatements:
+    """One child table of an entity type (an order's lines) and its statements."""
+
+    def __init__(self, tables: Tables, children: Children) -> None:
+        table: sa.Table = getattr(tables, children.table)
+        self.table = table
+        self.rows = children.rows
+        self.parent = table.c[children.parent_column]
+        self.insert = table.insert()
+        self.delete = table.delete().where(self.parent == sa.bindparam("_id"))
+        self.order = [table.c[name] for name in children.order_by]
+
+
 class EntityStatements:
     """Tables and prepared statements of one entity type."""
 
@@ -117,14 +131,7 @@ class EntityStatements:
         self.delete = table.delete().where(
             table.c.id == sa.bindparam("_id"), table.c.version == sa.bindparam("_expected")
         )
-        self.child: sa.Table | None = None
-        if mapping.children is not None:
-            child: sa.Table = getattr(tables, mapping.children.table)
-            self.child = child
-            self.child_parent = child.c[mapping.children.parent_column]
-            self.child_insert = child.insert()
-            self.child_delete = child.delete().where(self.child_parent == sa.bindparam("_id"))
-            self.child_order = [child.c[name] for name in mapping.children.order_by]
+        self.children = [ChildStatements(tables, child) for child in mapping.children]
         self.references = {
             field: getattr(tables, MAPPINGS[target].table)
             for field, target in spec.references.items()
@@ -149,14 +156,15 @@ class SqlEntityTable(Generic[E]):
     def insert(self, entity: E) -> None:
         s = self._s
         row = s.mapping.to_row(entity)
-        children = s.mapping.children
-        child_rows = children.rows(entity) if children is not None else []
+        child_rows = [(child, child.rows(entity)) for child in s.children]
         # With child rows a later statement can fail after the first succeeded, so the
         # whole insert needs a savepoint on every backend.
-        with self._guard([entity], savepoint=not self._atomic or bool(child_rows)):
+        several = any(rows for _, rows in child_rows)
+        with self._guard([entity], savepoint=not self._atomic or several):
             self._conn.execute(s.insert, row)
-            if child_rows:
-                self._conn.execute(s.child_insert, child_rows)
+            for child, rows in child_rows:
+                if rows:
+                    self._conn.execute(child.insert, rows)
 
     def insert_many(self, entities: Sequence[E]) -> None:
         if not entities:
@@ -164,32 +172,35 @@ class SqlEntityTable(Generic[E]):
         s = self._s
         to_row = s.mapping.to_row
         rows = [to_row(e) for e in entities]
-        child_rows: list[RowDict] = []
-        if s.mapping.children is not None:
-            child_of = s.mapping.children.rows
+        child_rows: list[tuple[ChildStatements, list[RowDict]]] = []
+        for child in s.children:
+            collected: list[RowDict] = []
+            child_of = child.rows
             for e in entities:
-                child_rows.extend(child_of(e))
+                collected.extend(child_of(e))
+            child_rows.append((child, collected))
         # All or none, with the transaction still usable afterwards, on every backend.
         dialect = self._conn.dialect
         with self._guard(entities, savepoint=True):
             self._table_set.bulk_insert(s.table, dialect).execute(self._conn, rows)
-            if s.child is not None and child_rows:
-                self._table_set.bulk_insert(s.child, dialect).execute(self._conn, child_rows)
+            for child, collected in child_rows:
+                if collected:
+                    self._table_set.bulk_insert(child.table, dialect).execute(self._conn, collected)
 
     def update(self, entity: E, expected_version: int) -> bool:
         s = self._s
         params = s.mapping.to_row(entity)
         params["_id"] = params.pop("id")
         params["_expected"] = expected_version
-        children = s.mapping.children
-        savepoint = not self._atomic or children is not None
+        savepoint = not self._atomic or bool(s.children)
         with self._guard([entity], savepoint=savepoint, expected_version=expected_version):
             matched = self._conn.execute(s.update, params).rowcount
-            if matched == 1 and children is not None:
-                self._conn.execute(s.child_delete, {"_id": entity.id})
-                child_rows = children.rows(entity)
-                if child_rows:
-                    self._conn.execute(s.child_insert, child_rows)
+            if matched == 1:
+                for child in s.children:
+                    self._conn.execute(child.delete, {"_id": entity.id})
+                    rows = child.rows(entity)
+                    if rows:
+                        self._conn.execute(child.insert, rows)
         return bool(matched == 1)
 
     def delete(self, entity_id: str, expected_version: int) -> bool:
@@ -208,9 +219,9 @@ class SqlEntityTable(Generic[E]):
             raise
         if matched != 1:
             return False
-        if s.child is not None:
+        for child in s.children:
             # Foreign keys cascade this already, unless a host's SQLite runs without them.
-            self._conn.execute(s.child_delete, {"_id": entity_id})
+            self._conn.execute(child.delete, {"_id": entity_id})
         return True
 
     # -- reading ---------------------------------------------------------------------------
@@ -261,19 +272,23 @@ class SqlEntityTable(Generic[E]):
         return conditions
 
     def _build(self, rows: Sequence[Row]) -> list[E]:
-        """Entities from their main rows, loading child rows with one query per chunk of ids."""
+        """Entities from their main rows, loading child rows with one query per child table
+        and chunk of ids."""
         s = self._s
         from_row = s.mapping.from_row
-        if s.child is None:
+        if not s.children:
             return [from_row(row, ()) for row in rows]
-        children: defaultdict[str, list[Row]] = defaultdict(list)
         ids = [row["id"] for row in rows]
-        parent_column = s.child_parent.name
-        for chunk in chunked(ids, self._chunk):
-            query = sa.select(s.child).where(s.child_parent.in_(chunk)).order_by(*s.child_order)
-            for child in self._conn.execute(query).mappings():
-                children[child[parent_column]].append(child)
-        return [from_row(row, children.get(row["id"], ())) for row in rows]
+        loaded: list[defaultdict[str, list[Row]]] = []
+        for child in s.children:
+            found: defaultdict[str, list[Row]] = defaultdict(list)
+            parent_column = child.parent.name
+            for chunk in chunked(ids, self._chunk):
+                query = sa.select(child.table).where(child.parent.in_(chunk)).order_by(*child.order)
+                for child_row in self._conn.execute(query).mappings():
+                    found[child_row[parent_column]].append(child_row)
+            loaded.append(found)
+        return [from_row(row, *(found.get(row["id"], ()) for found in loaded)) for row in rows]
 
     # -- errors ----------------------------------------------------------------------------
 
@@ -306,8 +321,10 @@ class SqlEntityTable(Generic[E]):
             return AlreadyExists(self._type, entities[0].id if len(entities) == 1 else "?")
         if violation.kind == "foreign_key":
             column = integrity.foreign_key_column(s.table, violation)
-            if s.child is not None and column is None:
-                column = integrity.foreign_key_column(s.child, violation)
+            for child in s.children:
+                if column is not None:
+                    break
+                column = integrity.foreign_key_column(child.table, violation)
             return self._missing_reference(column, entities)
         return exc
 

@@ -6,9 +6,10 @@ several prefixed table sets share one database. Every table carries the customer
 customers table as its ``id``; tasks may have none), so a distributed database sharded by
 customer can co-locate a customer's rows.
 
-The small-row tables (tags, order lines, stage visits, the audit log) are ``WITHOUT ROWID``
-on SQLite: rows live in the primary-key tree itself, which saves an index write per row on
-the bulk paths.
+The small-row tables (tags, order and contract lines, instalments, stage and approval
+visits, the audit log) are
+``WITHOUT ROWID`` on SQLite: rows live in the primary-key tree itself, which saves an index
+write per row on the bulk paths.
 On MySQL/MariaDB the tables are InnoDB, ``utf8mb4`` with a binary collation; indexed text is
 short enough (at most 184 characters per index) that every key fits the old 767-byte limit.
 
@@ -50,6 +51,11 @@ TABLE_NAMES = (
     "order_lines",
     "opportunities",
     "opportunity_stage_visits",
+    "contracts",
+    "contract_lines",
+    "contract_instalments",
+    "contract_approval_visits",
+    "receipts",
     "audit_log",
 )
 """Unprefixed table names in creation order (parents before children)."""
@@ -71,6 +77,11 @@ class Tables:
     order_lines: sa.Table
     opportunities: sa.Table
     opportunity_stage_visits: sa.Table
+    contracts: sa.Table
+    contract_lines: sa.Table
+    contract_instalments: sa.Table
+    contract_approval_visits: sa.Table
+    receipts: sa.Table
     audit_log: sa.Table
 
     def __iter__(self) -> Iterator[sa.Table]:
@@ -315,6 +326,108 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         ix("opportunity_stage_visits", "stage", "entered_at"),
         rowid=False,
     )
+    contracts = table(
+        "contracts",
+        *bookkeeping("contracts"),
+        sa.Column("number", sa.String(64), nullable=False),
+        sa.Column("number_year", sa.Integer(), nullable=True),
+        sa.Column("customer_id", id_type(), nullable=False),
+        sa.Column("opportunity_id", id_type(), nullable=True),
+        sa.Column("amount", Amount(), nullable=False),
+        sa.Column("currency", sa.String(3), nullable=False),
+        sa.Column("start_on", sa.Date(), nullable=False),
+        sa.Column("end_on", sa.Date(), nullable=False),
+        sa.Column("terms", sa.Text(), nullable=True),
+        sa.Column("signer", sa.String(120), nullable=True),
+        sa.Column("signed_on", sa.Date(), nullable=True),
+        sa.Column("status", sa.String(24), nullable=False),
+        sa.Column("delivery_status", sa.String(16), nullable=False),
+        # The current approval stage, kept beside the visits so filters need no join.
+        sa.Column("approval_stage", sa.String(64), nullable=False),
+        sa.Column("approval_levels", json_type(), nullable=True),
+        # References to the host's files: read and written only with their contract.
+        sa.Column("attachments", json_type(), nullable=True),
+        sa.UniqueConstraint("number", name=name("contracts_number_uq")),
+        fk("contracts", "customer_id", customers),
+        fk("contracts", "opportunity_id", opportunities),
+        ix("contracts", "customer_id", "id"),
+        ix("contracts", "opportunity_id"),
+        ix("contracts", "status", "id"),
+        ix("contracts", "approval_stage", "id"),
+        # (number_year): counting a year's contracts to number the next one.
+        ix("contracts", "number_year"),
+        # (end_on): renewal reminders over contracts ending soon.
+        ix("contracts", "end_on"),
+    )
+    contract_lines = table(
+        "contract_lines",
+        sa.Column("contract_id", id_type(), nullable=False),
+        sa.Column("line_no", sa.Integer(), nullable=False),
+        sa.Column("customer_id", id_type(), nullable=False),
+        sa.Column("sku", sa.String(64), nullable=True),
+        sa.Column("description", sa.String(400), nullable=False),
+        sa.Column("quantity", Amount(min_places=0), nullable=False),
+        sa.Column("unit_price_amount", Amount(), nullable=False),
+        sa.Column("unit_price_currency", sa.String(3), nullable=False),
+        sa.PrimaryKeyConstraint("contract_id", "line_no", name=name("contract_lines_pk")),
+        fk("contract_lines", "contract_id", contracts, ondelete="CASCADE"),
+        fk("contract_lines", "customer_id", customers),
+        ix("contract_lines", "customer_id"),
+        rowid=False,
+    )
+    contract_instalments = table(
+        "contract_instalments",
+        sa.Column("contract_id", id_type(), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("customer_id", id_type(), nullable=False),
+        sa.Column("due_on", sa.Date(), nullable=False),
+        sa.Column("amount", Amount(), nullable=False),
+        sa.Column("currency", sa.String(3), nullable=False),
+        sa.PrimaryKeyConstraint("contract_id", "seq", name=name("contract_instalments_pk")),
+        fk("contract_instalments", "contract_id", contracts, ondelete="CASCADE"),
+        fk("contract_instalments", "customer_id", customers),
+        ix("contract_instalments", "customer_id"),
+        # (due_on): what falls due in a period, for collection lists, in plain SQL.
+        ix("contract_instalments", "due_on"),
+        rowid=False,
+    )
+    contract_approval_visits = table(
+        "contract_approval_visits",
+        sa.Column("contract_id", id_type(), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("customer_id", id_type(), nullable=False),
+        sa.Column("stage", sa.String(64), nullable=False),
+        sa.Column("entered_at", UtcDateTime(), nullable=False),
+        sa.Column("entered_by", sa.String(120), nullable=False),
+        sa.Column("left_at", UtcDateTime(), nullable=True),
+        sa.Column("left_by", sa.String(120), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("contract_id", "seq", name=name("contract_approval_visits_pk")),
+        fk("contract_approval_visits", "contract_id", contracts, ondelete="CASCADE"),
+        fk("contract_approval_visits", "customer_id", customers),
+        ix("contract_approval_visits", "customer_id"),
+        # (stage, entered_at): how long each approval level takes, in plain SQL.
+        ix("contract_approval_visits", "stage", "entered_at"),
+        rowid=False,
+    )
+    receipts = table(
+        "receipts",
+        *bookkeeping("receipts"),
+        sa.Column("contract_id", id_type(), nullable=False),
+        sa.Column("customer_id", id_type(), nullable=False),
+        sa.Column("amount", Amount(), nullable=False),
+        sa.Column("currency", sa.String(3), nullable=False),
+        sa.Column("received_at", UtcDateTime(), nullable=False),
+        sa.Column("method", sa.String(16), nullable=False),
+        sa.Column("handler", sa.String(120), nullable=True),
+        sa.Column("account", sa.String(120), nullable=True),
+        sa.Column("reference", sa.String(120), nullable=True),
+        fk("receipts", "contract_id", contracts),
+        fk("receipts", "customer_id", customers),
+        # (contract_id, received_at): a contract's receipts in order, summed for what is owed.
+        ix("receipts", "contract_id", "received_at"),
+        ix("receipts", "customer_id", "received_at"),
+    )
     audit_log = table(
         "audit_log",
         sa.Column("id", id_type(), nullable=False),
@@ -344,5 +457,10 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         order_lines=order_lines,
         opportunities=opportunities,
         opportunity_stage_visits=opportunity_stage_visits,
+        contracts=contracts,
+        contract_lines=contract_lines,
+        contract_instalments=contract_instalments,
+        contract_approval_visits=contract_approval_visits,
+        receipts=receipts,
         audit_log=audit_log,
     )

@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from pycrm.contracts import Attachment, Contract, Instalment, PaymentPlan, Receipt
 from pycrm.domain import (
     AuditEntry,
     Contact,
@@ -44,15 +45,25 @@ class Children:
     rows: Callable[[Any], list[RowDict]]
 
 
+def _children(value: Children | Sequence[Children] | None) -> tuple[Children, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, Children) else tuple(value)
+
+
 @attrs.frozen
 class EntityMapping:
-    """How one entity type is stored: its table, row converters and child rows."""
+    """How one entity type is stored: its table, row converters and child rows.
+
+    ``from_row(row, *child_rows)`` gets one sequence of rows per entry of ``children``, in
+    that order (a single empty one when the entity has no child tables).
+    """
 
     entity_type: str
     table: str
     to_row: Callable[[Any], RowDict]
-    from_row: Callable[[Row, Sequence[Row]], Any]
-    children: Children | None = None
+    from_row: Callable[..., Any]
+    children: tuple[Children, ...] = attrs.field(default=(), converter=_children)
 
 
 # -- customers -----------------------------------------------------------------------------
@@ -391,6 +402,178 @@ def opportunity_from_row(row: Row, visits: Sequence[Row]) -> Opportunity:
     )
 
 
+# -- contracts and receipts ----------------------------------------------------------------
+
+
+def contract_row(c: Contract) -> RowDict:
+    amount = c.amount
+    return {
+        "id": c.id,
+        "version": c.version,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+        "number": c.number,
+        "number_year": c.number_year,
+        "customer_id": c.customer_id,
+        "opportunity_id": c.opportunity_id,
+        "amount": amount.amount,
+        "currency": amount.currency,
+        "start_on": c.start_on,
+        "end_on": c.end_on,
+        "terms": c.terms,
+        "signer": c.signer,
+        "signed_on": c.signed_on,
+        "status": c.status._value_,
+        "delivery_status": c.delivery_status._value_,
+        "approval_stage": c.approval.history[-1].stage,
+        "approval_levels": list(c.approval_levels) or None,
+        "attachments": [{"name": a.name, "uri": a.uri} for a in c.attachments] or None,
+    }
+
+
+def contract_line_rows(c: Contract) -> list[RowDict]:
+    contract_id, customer_id = c.id, c.customer_id
+    return [
+        {
+            "contract_id": contract_id,
+            "line_no": number,
+            "customer_id": customer_id,
+            "sku": line.sku,
+            "description": line.description,
+            "quantity": line.quantity,
+            "unit_price_amount": line.unit_price.amount,
+            "unit_price_currency": line.unit_price.currency,
+        }
+        for number, line in enumerate(c.lines, 1)
+    ]
+
+
+def contract_instalment_rows(c: Contract) -> list[RowDict]:
+    if c.payment_plan is None:
+        return []
+    contract_id, customer_id = c.id, c.customer_id
+    return [
+        {
+            "contract_id": contract_id,
+            "seq": seq,
+            "customer_id": customer_id,
+            "due_on": item.due_on,
+            "amount": item.amount.amount,
+            "currency": item.amount.currency,
+        }
+        for seq, item in enumerate(c.payment_plan.instalments, 1)
+    ]
+
+
+def contract_visit_rows(c: Contract) -> list[RowDict]:
+    contract_id, customer_id = c.id, c.customer_id
+    return [
+        {
+            "contract_id": contract_id,
+            "seq": seq,
+            "customer_id": customer_id,
+            "stage": visit.stage,
+            "entered_at": visit.entered_at,
+            "entered_by": visit.entered_by,
+            "left_at": visit.left_at,
+            "left_by": visit.left_by,
+            "reason": visit.reason,
+        }
+        for seq, visit in enumerate(c.approval.history, 1)
+    ]
+
+
+def contract_from_row(
+    row: Row, lines: Sequence[Row], instalments: Sequence[Row], visits: Sequence[Row]
+) -> Contract:
+    return Contract(
+        id=row["id"],
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        number=row["number"],
+        number_year=row["number_year"],
+        customer_id=row["customer_id"],
+        opportunity_id=row["opportunity_id"],
+        amount=Money(row["amount"], row["currency"]),
+        start_on=row["start_on"],
+        end_on=row["end_on"],
+        terms=row["terms"],
+        signer=row["signer"],
+        signed_on=row["signed_on"],
+        status=row["status"],
+        delivery_status=row["delivery_status"],
+        approval=StageState(
+            history=tuple(
+                StageVisit(
+                    stage=visit["stage"],
+                    entered_at=visit["entered_at"],
+                    entered_by=visit["entered_by"],
+                    left_at=visit["left_at"],
+                    left_by=visit["left_by"],
+                    reason=visit["reason"],
+                )
+                for visit in visits
+            )
+        ),
+        approval_levels=row["approval_levels"],
+        lines=[
+            OrderLine(
+                description=line["description"],
+                quantity=line["quantity"],
+                unit_price=Money(line["unit_price_amount"], line["unit_price_currency"]),
+                sku=line["sku"],
+            )
+            for line in lines
+        ],
+        payment_plan=PaymentPlan(
+            instalments=[
+                Instalment(due_on=item["due_on"], amount=Money(item["amount"], item["currency"]))
+                for item in instalments
+            ]
+        )
+        if instalments
+        else None,
+        attachments=[Attachment(name=a["name"], uri=a["uri"]) for a in row["attachments"] or ()],
+    )
+
+
+def receipt_row(r: Receipt) -> RowDict:
+    amount = r.amount
+    return {
+        "id": r.id,
+        "version": r.version,
+        "created_at": r.created_at,
+        "updated_at": r.updated_at,
+        "contract_id": r.contract_id,
+        "customer_id": r.customer_id,
+        "amount": amount.amount,
+        "currency": amount.currency,
+        "received_at": r.received_at,
+        "method": r.method._value_,
+        "handler": r.handler,
+        "account": r.account,
+        "reference": r.reference,
+    }
+
+
+def receipt_from_row(row: Row, _: Sequence[Row] = ()) -> Receipt:
+    return Receipt(
+        id=row["id"],
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        contract_id=row["contract_id"],
+        customer_id=row["customer_id"],
+        amount=Money(row["amount"], row["currency"]),
+        received_at=row["received_at"],
+        method=row["method"],
+        handler=row["handler"],
+        account=row["account"],
+        reference=row["reference"],
+    )
+
+
 # -- audit ---------------------------------------------------------------------------------
 
 
@@ -452,6 +635,30 @@ MAPPINGS: Mapping[str, EntityMapping] = {
                 opportunity_visit_rows,
             ),
         ),
+        EntityMapping(
+            "contract",
+            "contracts",
+            contract_row,
+            contract_from_row,
+            (
+                Children(
+                    "contract_lines", "contract_id", ("contract_id", "line_no"), contract_line_rows
+                ),
+                Children(
+                    "contract_instalments",
+                    "contract_id",
+                    ("contract_id", "seq"),
+                    contract_instalment_rows,
+                ),
+                Children(
+                    "contract_approval_visits",
+                    "contract_id",
+                    ("contract_id", "seq"),
+                    contract_visit_rows,
+                ),
+            ),
+        ),
+        EntityMapping("receipt", "receipts", receipt_row, receipt_from_row),
     )
 }
 """Entity type (as in ``pycrm.storage.spec.SPECS``) -> its mapping."""
