@@ -78,16 +78,22 @@ from pycrm.pipeline import (
     ExchangeRate,
     ExchangeRates,
     ForecastGroup,
+    LeadFeatures,
     Opportunity,
+    ScoreContribution,
+    ScoredOpportunity,
     Stage,
     StageEvent,
     StageMachine,
     StageState,
     StageVisit,
     Transition,
+    WinModel,
+    WinScore,
     advance_opportunity,
     default_pipeline,
     deliver,
+    features_of,
     forecast,
     forecast_by,
     forecast_totals,
@@ -95,14 +101,17 @@ from pycrm.pipeline import (
     is_overdue,
     is_stale,
     open_opportunity,
+    score_opportunity,
     set_manual_probability,
     stage_deadline,
     stale_since,
+    train_from_history,
 )
 from pycrm.pipeline import Guard as StageGuard
 from pycrm.pipeline import Handler as StageHandler
 from pycrm.pipeline import advance as advance_stage
 from pycrm.pipeline import start as start_stage
+from pycrm.pipeline import train as train_win_model
 from pycrm.plugins import ENTRY_POINT_GROUP, PluginLoadError, hookimpl, hookspec
 from pycrm.session import AuditLog, Repository, Session
 from pycrm.storage import MemoryStore, Store
@@ -142,6 +151,7 @@ __all__ = [
     "InstalmentAllocation",
     "Interaction",
     "InteractionChannel",
+    "LeadFeatures",
     "LifecycleStatus",
     "MemoryStore",
     "Money",
@@ -162,6 +172,8 @@ __all__ = [
     "PycrmError",
     "Receipt",
     "Repository",
+    "ScoreContribution",
+    "ScoredOpportunity",
     "Session",
     "SessionClosed",
     "SqlStore",
@@ -179,6 +191,8 @@ __all__ = [
     "TaskStatus",
     "Transition",
     "ValidationError",
+    "WinModel",
+    "WinScore",
     "__version__",
     "activate_contract",
     "advance_opportunity",
@@ -194,6 +208,7 @@ __all__ = [
     "define_tables",
     "deliver",
     "draft_contract",
+    "features_of",
     "forecast",
     "forecast_by",
     "forecast_totals",
@@ -212,6 +227,7 @@ __all__ = [
     "receive_payment",
     "reject_contract",
     "renewal_reminder_date",
+    "score_opportunity",
     "set_delivery_status",
     "set_manual_probability",
     "stage_deadline",
@@ -219,4 +235,6 @@ __all__ = [
     "start_stage",
     "submit_for_approval",
     "terminate_contract",
+    "train_from_history",
+    "train_win_model",
 ]
