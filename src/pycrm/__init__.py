@@ -72,14 +72,23 @@ from pycrm.errors import (
     SessionClosed,
     ValidationError,
 )
+from pycrm.leads import DEFAULT_CURRENCY as DEFAULT_LEAD_CURRENCY
+from pycrm.leads import CapturedLead
 from pycrm.notify import Notification, NotificationChannel
 from pycrm.paging import Page
+from pycrm.pipeline import DEFAULT_GRADING as DEFAULT_LEAD_GRADING
 from pycrm.pipeline import (
+    AssignmentRules,
+    AssignmentStrategy,
     ExchangeRate,
     ExchangeRates,
     ForecastGroup,
+    Lead,
     LeadFeatures,
+    LeadGrading,
     Opportunity,
+    Rep,
+    RepAssignment,
     ScoreContribution,
     ScoredOpportunity,
     Stage,
@@ -91,6 +100,7 @@ from pycrm.pipeline import (
     WinModel,
     WinScore,
     advance_opportunity,
+    choose_rep,
     default_pipeline,
     deliver,
     features_of,
@@ -110,6 +120,7 @@ from pycrm.pipeline import (
 from pycrm.pipeline import Guard as StageGuard
 from pycrm.pipeline import Handler as StageHandler
 from pycrm.pipeline import advance as advance_stage
+from pycrm.pipeline import grade as grade_lead
 from pycrm.pipeline import start as start_stage
 from pycrm.pipeline import train as train_win_model
 from pycrm.plugins import ENTRY_POINT_GROUP, PluginLoadError, hookimpl, hookspec
@@ -121,12 +132,17 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CRM",
+    "DEFAULT_LEAD_CURRENCY",
+    "DEFAULT_LEAD_GRADING",
     "ENTRY_POINT_GROUP",
     "AlreadyExists",
     "ApprovalPolicy",
+    "AssignmentRules",
+    "AssignmentStrategy",
     "Attachment",
     "AuditEntry",
     "AuditLog",
+    "CapturedLead",
     "ChangeKind",
     "Clock",
     "ConcurrencyConflict",
@@ -151,7 +167,9 @@ __all__ = [
     "InstalmentAllocation",
     "Interaction",
     "InteractionChannel",
+    "Lead",
     "LeadFeatures",
+    "LeadGrading",
     "LifecycleStatus",
     "MemoryStore",
     "Money",
@@ -171,6 +189,8 @@ __all__ = [
     "Priority",
     "PycrmError",
     "Receipt",
+    "Rep",
+    "RepAssignment",
     "Repository",
     "ScoreContribution",
     "ScoredOpportunity",
@@ -202,6 +222,7 @@ __all__ = [
     "approval_machine",
     "approve_contract",
     "cancel_task",
+    "choose_rep",
     "complete_contract",
     "complete_task",
     "default_pipeline",
@@ -213,6 +234,7 @@ __all__ = [
     "forecast_by",
     "forecast_totals",
     "from_any_open_stage",
+    "grade_lead",
     "hookimpl",
     "hookspec",
     "is_overdue",

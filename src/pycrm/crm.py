@@ -14,7 +14,7 @@ from pycrm.domain import DomainEvent
 from pycrm.domain import _convert as conv
 from pycrm.errors import ConfigurationError, PluginError, ValidationError
 from pycrm.notify import NotificationChannel
-from pycrm.pipeline import StageMachine
+from pycrm.pipeline import AssignmentRules, Lead, Opportunity, StageMachine
 from pycrm.pipeline import builtin as builtin_pipelines
 from pycrm.plugins import (
     PluginLoadError,
@@ -184,6 +184,21 @@ class CRM:
             if message:
                 refusals[impl.plugin_name] = str(message)
         return refusals
+
+    def plugin_assignee(
+        self, opportunity: Opportunity, lead: Lead | None, rules: AssignmentRules | None
+    ) -> str | None:
+        """The rep a plugin picks for ``opportunity`` (``pycrm_assign``), or ``None``.
+
+        The first plugin to answer wins; an answer that is not a valid rep name raises
+        :class:`pycrm.ValidationError`, since assigning to it would lose the deal.
+        """
+        answer = self.plugins.hook.pycrm_assign(
+            opportunity=opportunity, lead=lead, rules=rules, crm=self
+        )
+        if answer is None:
+            return None
+        return conv.check_text(answer, "pycrm_assign", max_length=120, required=True)
 
     def _deliver(self, events: list[DomainEvent]) -> None:
         # Called after commit: the changes are durable, so one failing plugin must neither

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from pycrm.crm import CRM
     from pycrm.notify import NotificationChannel
-    from pycrm.pipeline import StageMachine
+    from pycrm.pipeline import AssignmentRules, Lead, Opportunity, StageMachine
 
 PROJECT = "pycrm"
 ENTRY_POINT_GROUP = "pycrm"
@@ -99,6 +99,27 @@ class HookSpecs:
         Return a message to veto the move, or ``None`` to allow it. All implementations run;
         every refusal is reported together in one :class:`pycrm.GateRefused`, keyed by plugin
         name, and nothing is changed.
+        """
+
+    @hookspec(firstresult=True)
+    def pycrm_assign(
+        self,
+        opportunity: Opportunity,
+        lead: Lead | None,
+        rules: AssignmentRules | None,
+        crm: CRM,
+    ) -> str | None:
+        """Called when a session assigns an opportunity, before pycrm's own rules choose a rep.
+
+        :param opportunity: the opportunity to assign, as it is before assignment.
+        :param lead: the lead it was captured from, or ``None`` when an existing opportunity
+            is assigned.
+        :param rules: the assignment rules the caller passed (may be ``None``).
+        :param crm: the CRM whose session assigns.
+
+        Return the name of the rep who takes it (any name: it need not be one of
+        ``rules.reps``), or ``None`` to let the rules decide. The first result that is not
+        ``None`` wins and the rest are not called.
         """
 
     @hookspec

@@ -30,8 +30,9 @@ from pycrm.domain import (
 from pycrm.domain import _convert as conv
 from pycrm.domain.audit import diff, masked_changes, snapshot
 from pycrm.errors import ConcurrencyConflict, NotFound, SessionClosed, ValidationError
+from pycrm.leads import DEFAULT_CURRENCY, CapturedLead, assign_opportunity, capture_lead
 from pycrm.paging import Page
-from pycrm.pipeline import Opportunity
+from pycrm.pipeline import AssignmentRules, Lead, LeadGrading, Opportunity, RepAssignment
 from pycrm.sales import move_opportunity
 from pycrm.storage.protocols import EntityTable, StoreTransaction
 from pycrm.storage.spec import DEPENDENTS, SPEC_BY_TYPE, EntitySpec
@@ -251,8 +252,11 @@ class Repository(Generic[E]):
                 raise ValidationError(field, f"cannot filter {self._entity_type} by it ({allowed})")
             attribute = attrs.fields_dict(self._spec.cls).get(field)
             if attribute is None:
-                # A property such as an opportunity's stage: derived text, compared as given.
-                if value is not None:
+                # A property such as an opportunity's stage: text unless the spec says otherwise.
+                check = self._spec.derived.get(field)
+                if check is not None and value is not None:
+                    value = check(value, field)
+                elif value is not None:
                     conv.check_text(value, field, max_length=200, required=True)
             elif value is not None:
                 converter = attribute.converter
@@ -320,6 +324,7 @@ class Session:
     opportunities: Repository[Opportunity]
     contracts: Repository[Contract]
     receipts: Repository[Receipt]
+    rep_assignments: Repository[RepAssignment]
 
     def __init__(
         self,
@@ -343,6 +348,7 @@ class Session:
         self.opportunities = Repository(self, SPEC_BY_TYPE["opportunity"])
         self.contracts = Repository(self, SPEC_BY_TYPE["contract"])
         self.receipts = Repository(self, SPEC_BY_TYPE["receipt"])
+        self.rep_assignments = Repository(self, SPEC_BY_TYPE["rep_assignment"])
         self.audit = AuditLog(self)
 
     @property
@@ -364,6 +370,35 @@ class Session:
         a refused move raises and changes nothing. See :func:`pycrm.sales.move_opportunity`.
         """
         return move_opportunity(self, opportunity, to, reason=reason, context=context)
+
+    def capture_lead(
+        self,
+        lead: Lead,
+        *,
+        grading: LeadGrading | None = None,
+        rules: AssignmentRules | None = None,
+        team: str | None = None,
+        currency: str = DEFAULT_CURRENCY,
+    ) -> CapturedLead:
+        """Match or create the lead's customer, open a graded deal and assign it, now.
+
+        See :func:`pycrm.leads.capture_lead`; a deal nobody can take stays unassigned.
+        """
+        return capture_lead(self, lead, grading=grading, rules=rules, team=team, currency=currency)
+
+    def assign(
+        self,
+        opportunity: Opportunity,
+        rules: AssignmentRules | None,
+        *,
+        team: str | None = None,
+        lead: Lead | None = None,
+    ) -> Opportunity:
+        """Give ``opportunity`` to a rep now (plugins first, then ``rules``) and save it.
+
+        Returns it unchanged when nobody is eligible. See :func:`pycrm.leads.assign_opportunity`.
+        """
+        return assign_opportunity(self, opportunity, rules, team=team, lead=lead)
 
     def next_contract_number(
         self, numbering: ContractNumbering | None = None, *, year: int | None = None

@@ -2,6 +2,13 @@
 the default sales pipeline and the opportunities moving through it."""
 
 from pycrm.errors import GateRefused
+from pycrm.pipeline.assignment import (
+    AssignmentRules,
+    AssignmentStrategy,
+    Rep,
+    RepAssignment,
+    choose_rep,
+)
 from pycrm.pipeline.deadlines import is_overdue, is_stale, stage_deadline, stale_since
 from pycrm.pipeline.default import default_pipeline
 from pycrm.pipeline.forecast import (
@@ -12,6 +19,7 @@ from pycrm.pipeline.forecast import (
     forecast_totals,
 )
 from pycrm.pipeline.history import StageEvent, StageState, StageVisit
+from pycrm.pipeline.leads import DEFAULT_GRADING, Lead, LeadGrading, grade
 from pycrm.pipeline.machine import (
     Guard,
     Handler,
@@ -43,14 +51,21 @@ from pycrm.pipeline.scoring import (
 )
 
 __all__ = [
+    "DEFAULT_GRADING",
+    "AssignmentRules",
+    "AssignmentStrategy",
     "ExchangeRate",
     "ExchangeRates",
     "ForecastGroup",
     "GateRefused",
     "Guard",
     "Handler",
+    "Lead",
     "LeadFeatures",
+    "LeadGrading",
     "Opportunity",
+    "Rep",
+    "RepAssignment",
     "ScoreContribution",
     "ScoredOpportunity",
     "Stage",
@@ -63,6 +78,7 @@ __all__ = [
     "WinScore",
     "advance",
     "advance_opportunity",
+    "choose_rep",
     "declared_deliverables",
     "default_pipeline",
     "deliver",
@@ -71,6 +87,7 @@ __all__ = [
     "forecast_by",
     "forecast_totals",
     "from_any_open_stage",
+    "grade",
     "is_overdue",
     "is_stale",
     "open_opportunity",

@@ -25,6 +25,7 @@ from pycrm.pipeline.opportunity import Opportunity
 
 NO_DATE = "(no date)"
 NO_TEAM = "(no team)"
+NO_OWNER = "(unassigned)"
 
 
 class ForecastGroup(str, enum.Enum):
@@ -155,7 +156,7 @@ def forecast_by(
 
 def _group_key(opportunity: Opportunity, group: ForecastGroup, won: date | None) -> str:
     if group is ForecastGroup.OWNER:
-        return opportunity.owner
+        return opportunity.owner or NO_OWNER
     if group is ForecastGroup.TEAM:
         return opportunity.team or NO_TEAM
     when = won or opportunity.expected_close

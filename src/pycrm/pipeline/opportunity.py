@@ -9,13 +9,13 @@ the host, and functions that need the rules take the machine as an argument.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, ClassVar
 
 import attrs
 
-from pycrm.domain import Entity, Money
+from pycrm.domain import Entity, Money, Priority
 from pycrm.domain import _convert as conv
 from pycrm.errors import ValidationError
 from pycrm.pipeline.default import LOST, SALES, WON_STAGES, default_pipeline
@@ -35,8 +35,16 @@ def _title(value: str) -> str:
     return _required_text(value, "title", 200)
 
 
-def _owner(value: str) -> str:
-    return _required_text(value, "owner", 120)
+def _owner(value: str | None) -> str | None:
+    return conv.check_text(value, "owner", max_length=120, required=False)
+
+
+def _assigned_at(value: datetime | str | None) -> datetime | None:
+    return conv.check_datetime(value, "assigned_at", required=False)
+
+
+def _grade(value: Priority | str | None) -> Priority | None:
+    return None if value is None else conv.check_enum(value, "grade", Priority)
 
 
 def _team(value: str | None) -> str | None:
@@ -115,6 +123,10 @@ class Opportunity(Entity):
     machine's gates read them. ``manual_probability`` is a rep's own estimate, kept beside
     the stage's probability rather than replacing it, so reports can compare the two.
     ``lost_reason`` is the reason given on the move to ``lost``.
+
+    ``owner`` is ``None`` while nobody is assigned (a captured lead no rep could take);
+    ``assigned_at`` is when the current owner got it, so the time from capture to
+    assignment is measurable. ``grade`` is the lead's priority when it was captured.
     """
 
     ENTITY_TYPE: ClassVar[str] = "opportunity"
@@ -122,9 +134,11 @@ class Opportunity(Entity):
 
     customer_id: str = attrs.field(converter=_customer_id)
     title: str = attrs.field(converter=_title)
-    owner: str = attrs.field(converter=_owner)
     amount: Money = attrs.field(converter=_amount)
     stage_state: StageState = attrs.field(converter=_stage_state)
+    owner: str | None = attrs.field(default=None, converter=_owner)
+    assigned_at: datetime | None = attrs.field(default=None, converter=_assigned_at)
+    grade: Priority | None = attrs.field(default=None, converter=_grade)
     team: str | None = attrs.field(default=None, converter=_team)
     expected_close: date | None = attrs.field(default=None, converter=_expected_close)
     source_channel: str | None = attrs.field(default=None, converter=_source_channel)
@@ -138,6 +152,13 @@ class Opportunity(Entity):
     def stage(self) -> str:
         """The key of the current stage (stores filter on it)."""
         return self.stage_state.stage
+
+    @property
+    def assigned_on(self) -> date | None:
+        """The UTC date of ``assigned_at`` (stores filter on it to count a rep's day)."""
+        if self.assigned_at is None:
+            return None
+        return self.assigned_at.astimezone(timezone.utc).date()
 
     @property
     def is_won(self) -> bool:
@@ -174,7 +195,7 @@ def open_opportunity(
     customer_id: str,
     title: str,
     amount: Money,
-    owner: str,
+    owner: str | None,
     now: datetime,
     by: str,
     machine: StageMachine | None = None,
@@ -185,12 +206,16 @@ def open_opportunity(
     ``fields`` are further :class:`Opportunity` fields (``team``, ``expected_close``, ...);
     the stage, pipeline, deliverables and lost reason are the pipeline's to set. Handlers of
     the initial stage get no subject, since the opportunity is built from their state.
+    ``owner=None`` opens it unassigned; an owner given here counts as assigned ``now``
+    unless ``assigned_at`` is among ``fields``.
     """
     chosen = default_pipeline() if machine is None else _machine(machine)
     for name in _SET_BY_PIPELINE:
         if name in fields:
             raise ValidationError(name, "is set by the pipeline, not when opening")
     state, events = start(chosen, now=now, by=by)
+    if owner is not None:
+        fields.setdefault("assigned_at", now)
     opportunity = Opportunity(
         customer_id=customer_id,
         title=title,

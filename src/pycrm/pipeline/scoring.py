@@ -90,7 +90,7 @@ def _source_channel(opportunity: Opportunity, customer: Customer | None) -> str:
 
 _READERS: dict[str, Any] = {
     "source_channel": _source_channel,
-    "owner": lambda o, c: o.owner,
+    "owner": lambda o, c: _text(o.owner),
     "team": lambda o, c: _text(o.team),
     "amount_band": lambda o, c: _amount_band(o),
     "industry": lambda o, c: _text(None if c is None else c.industry),

@@ -6,20 +6,24 @@ queries exist and which constraints hold.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import attrs
 
 from pycrm.contracts import Contract, Receipt
 from pycrm.domain import Contact, Customer, Entity, Interaction, Order, Task
-from pycrm.pipeline import Opportunity
+from pycrm.domain import _convert as conv
+from pycrm.pipeline import Opportunity, RepAssignment
 
 
 @attrs.frozen
 class EntitySpec:
     """``filters``: fields (or properties) ``list``/``count`` accept for equality.
     ``unique``: fields no two stored entities may share (``None`` excepted). ``references``:
-    field -> entity type it points at (checked on add and update)."""
+    field -> entity type it points at (checked on add and update). ``derived``: for filters
+    on properties rather than fields, property -> check ``(value, name) -> value`` giving the
+    filter value its type (text if not listed), so memory and SQL compare alike."""
 
     entity_type: str
     cls: type[Entity]
@@ -27,6 +31,7 @@ class EntitySpec:
     filters: frozenset[str]
     unique: tuple[str, ...] = ()
     references: Mapping[str, str] = attrs.field(factory=dict)
+    derived: Mapping[str, Callable[[Any, str], Any]] = attrs.field(factory=dict)
 
 
 SPECS: tuple[EntitySpec, ...] = (
@@ -45,6 +50,8 @@ SPECS: tuple[EntitySpec, ...] = (
                 "industry",
                 "source_channel",
                 "member_id",
+                "email",
+                "phone",
             }
         ),
         unique=("member_id",),
@@ -82,9 +89,21 @@ SPECS: tuple[EntitySpec, ...] = (
         "opportunity",
         Opportunity,
         "opportunities",
-        # ``stage`` is a property (the current visit's stage); SQL keeps it in a column.
-        frozenset({"customer_id", "owner", "team", "pipeline", "stage"}),
+        # ``stage``, ``assigned_on`` and ``is_open`` are properties; SQL keeps them in columns.
+        frozenset(
+            {
+                "customer_id",
+                "owner",
+                "team",
+                "pipeline",
+                "stage",
+                "grade",
+                "assigned_on",
+                "is_open",
+            }
+        ),
         references={"customer_id": "customer"},
+        derived={"assigned_on": conv.check_date, "is_open": conv.check_bool},
     ),
     EntitySpec(
         "contract",
@@ -104,6 +123,13 @@ SPECS: tuple[EntitySpec, ...] = (
         ),
         unique=("number",),
         references={"customer_id": "customer", "opportunity_id": "opportunity"},
+    ),
+    EntitySpec(
+        "rep_assignment",
+        RepAssignment,
+        "rep_assignments",
+        frozenset({"rep"}),
+        unique=("rep",),
     ),
     EntitySpec(
         "receipt",

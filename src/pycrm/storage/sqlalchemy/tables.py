@@ -56,6 +56,7 @@ TABLE_NAMES = (
     "contract_instalments",
     "contract_approval_visits",
     "receipts",
+    "rep_assignments",
     "audit_log",
 )
 """Unprefixed table names in creation order (parents before children)."""
@@ -82,6 +83,7 @@ class Tables:
     contract_instalments: sa.Table
     contract_approval_visits: sa.Table
     receipts: sa.Table
+    rep_assignments: sa.Table
     audit_log: sa.Table
 
     def __iter__(self) -> Iterator[sa.Table]:
@@ -185,6 +187,9 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         ix("customers", "industry", "id"),
         ix("customers", "status", "id"),
         ix("customers", "source_channel", "id"),
+        # Lead capture matches customers on email and phone.
+        ix("customers", "email", "id"),
+        ix("customers", "phone", "id"),
     )
     customer_tags = table(
         "customer_tags",
@@ -286,7 +291,13 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         *bookkeeping("opportunities"),
         sa.Column("customer_id", id_type(), nullable=False),
         sa.Column("title", sa.String(200), nullable=False),
-        sa.Column("owner", sa.String(120), nullable=False),
+        sa.Column("owner", sa.String(120), nullable=True),
+        sa.Column("assigned_at", UtcDateTime(), nullable=True),
+        # The UTC date of assigned_at and whether the deal is open, kept as columns so a
+        # rep's assignments of a day and open deals are counted without reading history.
+        sa.Column("assigned_on", sa.Date(), nullable=True),
+        sa.Column("is_open", sa.Boolean(), nullable=False),
+        sa.Column("grade", sa.String(16), nullable=True),
         sa.Column("team", sa.String(120), nullable=True),
         sa.Column("amount", Amount(), nullable=False),
         sa.Column("currency", sa.String(3), nullable=False),
@@ -301,11 +312,12 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         sa.Column("custom_fields", json_type(), nullable=True),
         fk("opportunities", "customer_id", customers),
         ix("opportunities", "customer_id", "id"),
-        ix("opportunities", "owner", "id"),
+        ix("opportunities", "owner", "assigned_on"),
         ix("opportunities", "team", "id"),
         # (pipeline, stage): the pipeline board and the per-stage counts.
         ix("opportunities", "pipeline", "stage"),
         ix("opportunities", "stage", "id"),
+        ix("opportunities", "is_open", "owner"),
     )
     opportunity_stage_visits = table(
         "opportunity_stage_visits",
@@ -428,6 +440,15 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         ix("receipts", "contract_id", "received_at"),
         ix("receipts", "customer_id", "received_at"),
     )
+    rep_assignments = table(
+        "rep_assignments",
+        *bookkeeping("rep_assignments"),
+        sa.Column("rep", sa.String(120), nullable=False),
+        sa.Column("last_assigned_at", UtcDateTime(), nullable=False),
+        sa.Column("last_opportunity_id", id_type(), nullable=True),
+        # No foreign key to the opportunity: removing a deal must not be blocked by it.
+        sa.UniqueConstraint("rep", name=name("rep_assignments_rep_uq")),
+    )
     audit_log = table(
         "audit_log",
         sa.Column("id", id_type(), nullable=False),
@@ -462,5 +483,6 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         contract_instalments=contract_instalments,
         contract_approval_visits=contract_approval_visits,
         receipts=receipts,
+        rep_assignments=rep_assignments,
         audit_log=audit_log,
     )

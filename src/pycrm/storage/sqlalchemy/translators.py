@@ -27,7 +27,7 @@ from pycrm.domain import (
     OrderLine,
     Task,
 )
-from pycrm.pipeline import Opportunity, StageState, StageVisit
+from pycrm.pipeline import Opportunity, RepAssignment, StageState, StageVisit
 
 Row = Mapping[Any, Any]
 """A result row by column name (SQLAlchemy's ``RowMapping`` or a plain dict)."""
@@ -336,6 +336,10 @@ def opportunity_row(o: Opportunity) -> RowDict:
         "customer_id": o.customer_id,
         "title": o.title,
         "owner": o.owner,
+        "assigned_at": o.assigned_at,
+        "assigned_on": o.assigned_on,
+        "is_open": o.is_open,
+        "grade": None if o.grade is None else o.grade.value,
         "team": o.team,
         "amount": amount.amount,
         "currency": amount.currency,
@@ -377,6 +381,8 @@ def opportunity_from_row(row: Row, visits: Sequence[Row]) -> Opportunity:
         customer_id=row["customer_id"],
         title=row["title"],
         owner=row["owner"],
+        assigned_at=row["assigned_at"],
+        grade=row["grade"],
         team=row["team"],
         amount=Money(row["amount"], row["currency"]),
         expected_close=row["expected_close"],
@@ -538,6 +544,30 @@ def contract_from_row(
     )
 
 
+def rep_assignment_row(r: RepAssignment) -> RowDict:
+    return {
+        "id": r.id,
+        "version": r.version,
+        "created_at": r.created_at,
+        "updated_at": r.updated_at,
+        "rep": r.rep,
+        "last_assigned_at": r.last_assigned_at,
+        "last_opportunity_id": r.last_opportunity_id,
+    }
+
+
+def rep_assignment_from_row(row: Row, _: Sequence[Row] = ()) -> RepAssignment:
+    return RepAssignment(
+        id=row["id"],
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        rep=row["rep"],
+        last_assigned_at=row["last_assigned_at"],
+        last_opportunity_id=row["last_opportunity_id"],
+    )
+
+
 def receipt_row(r: Receipt) -> RowDict:
     amount = r.amount
     return {
@@ -659,6 +689,9 @@ MAPPINGS: Mapping[str, EntityMapping] = {
             ),
         ),
         EntityMapping("receipt", "receipts", receipt_row, receipt_from_row),
+        EntityMapping(
+            "rep_assignment", "rep_assignments", rep_assignment_row, rep_assignment_from_row
+        ),
     )
 }
 """Entity type (as in ``pycrm.storage.spec.SPECS``) -> its mapping."""

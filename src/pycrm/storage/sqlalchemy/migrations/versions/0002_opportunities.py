@@ -65,7 +65,11 @@ def upgrade() -> None:
         sa.Column("updated_at", _datetime(), nullable=True),
         sa.Column("customer_id", _id(), nullable=False),
         sa.Column("title", sa.String(200), nullable=False),
-        sa.Column("owner", sa.String(120), nullable=False),
+        sa.Column("owner", sa.String(120), nullable=True),
+        sa.Column("assigned_at", _datetime(), nullable=True),
+        sa.Column("assigned_on", sa.Date(), nullable=True),
+        sa.Column("is_open", sa.Boolean(), nullable=False),
+        sa.Column("grade", sa.String(16), nullable=True),
         sa.Column("team", sa.String(120), nullable=True),
         sa.Column("amount", _amount(), nullable=False),
         sa.Column("currency", sa.String(3), nullable=False),
@@ -85,10 +89,11 @@ def upgrade() -> None:
         **MYSQL_OPTIONS,
     )
     index("opportunities", "customer_id", "id")
-    index("opportunities", "owner", "id")
+    index("opportunities", "owner", "assigned_on")
     index("opportunities", "team", "id")
     index("opportunities", "pipeline", "stage")
     index("opportunities", "stage", "id")
+    index("opportunities", "is_open", "owner")
 
     op.create_table(
         f"{p}opportunity_stage_visits",
