@@ -74,6 +74,8 @@ def test_default_pipeline_is_the_sales_process() -> None:
     assert SALES.name == "sales"
     assert SALES.keys == ("initial_contact", *FORWARD, "lost")
     assert SALES.initial == "initial_contact"
+    assert SALES.stages_with("won") == ("contract_signed", "deal_review")
+    assert SALES.stages_with("lost") == ("lost",)
     assert [SALES.stage(k).label("zh-CN") for k in SALES.keys] == [
         "初步接触",
         "需求确认",

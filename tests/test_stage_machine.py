@@ -23,6 +23,7 @@ from pycrm.pipeline import (
     Stage,
     StageEvent,
     StageMachine,
+    StageOutcome,
     StageState,
     StageVisit,
     Transition,
@@ -428,6 +429,9 @@ def test_bad_definitions_are_refused_naming_the_field(
         ({"terminal": True, "required_deliverables": ("quote",)}, "required_deliverables"),
         ({"terminal": True, "on_exit": ("x",)}, "on_exit"),
         ({"on_enter": ("bad name",)}, "on_enter"),
+        ({"outcome": "lost"}, "outcome"),
+        ({"outcome": "maybe"}, "outcome"),
+        ({"terminal": True, "outcome": True}, "outcome"),
     ],
 )
 def test_bad_stages_are_refused_naming_the_field(fields: dict[str, Any], field: str) -> None:
@@ -607,6 +611,32 @@ REASONS = st.just("budget cut") | st.sampled_from([None, "", "  "])
 SUBJECTS = st.sampled_from(["yes", "yes", "yes", "no"])
 
 
+def _outcomes(
+    draw: st.DrawFn, opened: list[str], terminals: list[str], edges: list[tuple[str, str]]
+) -> dict[str, StageOutcome | None]:
+    """Random outcomes obeying the rules: lost only on terminal stages, and every stage
+    reachable from a won one won (if open) or won or lost (if terminal)."""
+    outcomes: dict[str, StageOutcome | None] = {
+        key: draw(st.sampled_from([None, None, StageOutcome.WON])) for key in opened
+    }
+    for key in terminals:
+        outcomes[key] = draw(st.sampled_from([None, *StageOutcome]))
+    reached = [key for key, outcome in outcomes.items() if outcome is StageOutcome.WON]
+    seen = set(reached)
+    while reached:
+        source = reached.pop()
+        for origin, target in edges:
+            if origin == source and target not in seen:
+                seen.add(target)
+                reached.append(target)
+    for key in seen:
+        if outcomes[key] is None:
+            outcomes[key] = (
+                StageOutcome.WON if key in opened else draw(st.sampled_from(StageOutcome))
+            )
+    return outcomes
+
+
 @st.composite
 def machines(draw: st.DrawFn) -> StageMachine:
     """Valid machines: a random spanning tree over the open stages makes them reachable, a
@@ -638,9 +668,11 @@ def machines(draw: st.DrawFn) -> StageMachine:
         )
         for source, target in unique_edges
     ]
+    outcomes = _outcomes(draw, opened, terminals, [(e.source, e.target) for e in transitions])
     stages = [
         Stage(
             key=key,
+            outcome=outcomes[key],
             labels=draw(LABELS),
             terminal=key in terminals,
             probability=draw(PROBABILITIES),
@@ -790,7 +822,27 @@ def test_definitions_round_trip_through_json(machine: StageMachine) -> None:
     assert again.to_dict() == data
 
 
-BREAKS = ("dangling target", "dangling source", "duplicate key", "unreachable stage")
+@given(machine=machines())
+def test_a_won_subject_never_reopens(machine: StageMachine) -> None:
+    """Every declared move out of a won stage enters a stage with an outcome."""
+    for move in machine.transitions:
+        if machine.outcome(move.source) is StageOutcome.WON:
+            assert machine.outcome(move.target) is not None
+    for key in machine.stages_with(StageOutcome.LOST):
+        assert machine.stage(key).terminal
+    assert sorted(
+        (*machine.stages_with(None), *machine.stages_with("won"), *machine.stages_with("lost"))
+    ) == sorted(machine.keys)
+
+
+BREAKS = (
+    "dangling target",
+    "dangling source",
+    "duplicate key",
+    "unreachable stage",
+    "open lost stage",
+    "open stage after a won one",
+)
 
 
 @given(machine=machines(), how=st.sampled_from(BREAKS), data=st.data())
@@ -813,9 +865,21 @@ def test_broken_definitions_are_always_refused(
         copy["labels"] = {"en": "A copy"}
         definition["stages"].insert(data.draw(st.integers(0, len(definition["stages"]))), copy)
         field = "stages"
-    else:
+    elif how == "unreachable stage":
         definition["stages"].append({"key": UNDECLARED})
         exit_to = data.draw(st.sampled_from(terminals))
+        definition["transitions"].append({"source": UNDECLARED, "target": exit_to})
+        field = "stages"
+    elif how == "open lost stage":
+        index = data.draw(st.sampled_from([machine.keys.index(key) for key in opened]))
+        definition["stages"][index]["outcome"] = "lost"
+        field = f"stages[{index}].outcome"
+    else:
+        won = data.draw(st.sampled_from(opened))
+        definition["stages"][machine.keys.index(won)]["outcome"] = "won"
+        definition["stages"].append({"key": UNDECLARED})
+        exit_to = data.draw(st.sampled_from(terminals))
+        definition["transitions"].append({"source": won, "target": UNDECLARED})
         definition["transitions"].append({"source": UNDECLARED, "target": exit_to})
         field = "stages"
     with pytest.raises(ValidationError) as err:

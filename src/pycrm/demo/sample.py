@@ -35,6 +35,7 @@ from pycrm import (
     OrderStatus,
     Priority,
     Session,
+    StageOutcome,
     Task,
     TaskStatus,
     advance_opportunity,
@@ -538,7 +539,7 @@ def _opportunity(ctx: SampleContext, profile: Profile) -> Opportunity:
             if ctx.now - moment > timedelta(days=30) and rng.random() < _STALLED_LOST:
                 opportunity, _ = advance_opportunity(
                     opportunity,
-                    "lost",
+                    machine.stages_with(StageOutcome.LOST)[0],
                     now=moment,
                     by=profile.owner,
                     machine=machine,

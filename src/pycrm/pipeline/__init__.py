@@ -25,6 +25,7 @@ from pycrm.pipeline.machine import (
     Handler,
     Stage,
     StageMachine,
+    StageOutcome,
     Transition,
     from_any_open_stage,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "Stage",
     "StageEvent",
     "StageMachine",
+    "StageOutcome",
     "StageState",
     "StageVisit",
     "Transition",

@@ -12,7 +12,13 @@ import itertools
 from datetime import timedelta
 from decimal import Decimal
 
-from pycrm.pipeline.machine import Stage, StageMachine, Transition, from_any_open_stage
+from pycrm.pipeline.machine import (
+    Stage,
+    StageMachine,
+    StageOutcome,
+    Transition,
+    from_any_open_stage,
+)
 
 SALES = "sales"
 """Name of the default pipeline, the ``pipeline`` an opportunity gets unless told otherwise."""
@@ -22,9 +28,6 @@ LOST = "lost"
 
 STALE_AFTER = timedelta(days=7)
 """An open deal with no follow-up for a week is stale, whatever its stage."""
-
-WON_STAGES = frozenset({"contract_signed", "deal_review"})
-"""Stages in which a deal counts as won: from the signature on, whatever the review finds."""
 
 
 def _stages() -> tuple[Stage, ...]:
@@ -82,6 +85,7 @@ def _stages() -> tuple[Stage, ...]:
             stale_after=STALE_AFTER,
             labels={"en": "Contract signed", "zh-CN": "合同签订"},
             probability=Decimal("1.00"),
+            outcome=StageOutcome.WON,
             required_deliverables=("signed_contract",),
             actions=(
                 "File the signed contract",
@@ -93,6 +97,7 @@ def _stages() -> tuple[Stage, ...]:
             labels={"en": "Deal review", "zh-CN": "成交复盘"},
             terminal=True,
             probability=Decimal("1.00"),
+            outcome=StageOutcome.WON,
             actions=("Review what won the deal and what to repeat",),
         ),
         Stage(
@@ -100,6 +105,7 @@ def _stages() -> tuple[Stage, ...]:
             labels={"en": "Lost", "zh-CN": "输单"},
             terminal=True,
             probability=Decimal("0"),
+            outcome=StageOutcome.LOST,
             actions=("Record why the deal was lost",),
         ),
     )
@@ -109,6 +115,7 @@ def _stages() -> tuple[Stage, ...]:
 def default_pipeline() -> StageMachine:
     """The ``"sales"`` machine: six stages in order, a step back from negotiation to a new
     proposal, and ``lost`` (with a reason, deliverables waived) from every open stage.
+    ``contract_signed`` and ``deal_review`` are won, ``lost`` is lost.
 
     The machine is an immutable value, so one shared instance serves every caller.
     """

@@ -19,8 +19,7 @@ import attrs
 from pycrm.domain import Money
 from pycrm.domain import _convert as conv
 from pycrm.errors import ValidationError
-from pycrm.pipeline.default import WON_STAGES
-from pycrm.pipeline.machine import StageMachine
+from pycrm.pipeline.machine import StageMachine, StageOutcome
 from pycrm.pipeline.opportunity import Opportunity
 
 NO_DATE = "(no date)"
@@ -102,10 +101,15 @@ class ExchangeRates:
         return Money(amount, self.base)
 
 
-def won_on(opportunity: Opportunity) -> date | None:
-    """The day the deal was won (first entered a won stage), or ``None`` if it was not."""
+def won_on(opportunity: Opportunity, machine: StageMachine) -> date | None:
+    """The day a won deal was won (first entered a won stage of ``machine``), else ``None``.
+
+    The machine says which stages are won; the stored outcome only says the current one is.
+    """
+    if not opportunity.is_won:
+        return None
     for visit in opportunity.stage_state.history:
-        if visit.stage in WON_STAGES:
+        if machine.outcome(visit.stage) is StageOutcome.WON:
             return visit.entered_at.date()
     return None
 
@@ -141,7 +145,7 @@ def forecast_by(
             )
         if opportunity.is_lost:
             continue
-        won = won_on(opportunity)
+        won = won_on(opportunity, machine)
         amount = opportunity.weighted_amount(machine)
         if rates is not None:
             on = won if won is not None else today

@@ -12,6 +12,7 @@ mid-deal.
 
 from __future__ import annotations
 
+import enum
 import re
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -91,6 +92,17 @@ def _terminal(value: bool) -> bool:
     return _bool(value, "terminal")
 
 
+class StageOutcome(str, enum.Enum):
+    """How a subject in a stage has ended: won or lost. Open stages have no outcome."""
+
+    WON = "won"
+    LOST = "lost"
+
+
+def _outcome(value: StageOutcome | str | None) -> StageOutcome | None:
+    return None if value is None else conv.check_enum(value, "outcome", StageOutcome)
+
+
 def _probability(value: Decimal | int | str | None) -> Decimal | None:
     if value is None:
         return None
@@ -168,6 +180,7 @@ _STAGE_FIELDS = (
     "on_exit",
     "deadline",
     "stale_after",
+    "outcome",
 )
 
 
@@ -182,6 +195,11 @@ class Stage:
     (0 to 1) is the chance a subject in this stage ends won, for weighted forecasts.
     ``deadline`` is how long a subject may stay before it is overdue (and escalated);
     ``stale_after`` how long it may go without any activity before it counts as stale.
+
+    ``outcome`` says whether a subject in the stage has been won or lost (``None``: still
+    open), so reports and forecasts judge any pipeline by its own stages, not by key names.
+    A lost stage is terminal; a won stage need not be (a signed deal still goes on to its
+    review), but the machine checks that a won subject never reopens.
     """
 
     key: str = attrs.field(converter=_stage_key)
@@ -198,8 +216,11 @@ class Stage:
     on_exit: tuple[str, ...] = attrs.field(default=(), converter=_on_exit)
     deadline: timedelta | None = attrs.field(default=None, converter=_deadline)
     stale_after: timedelta | None = attrs.field(default=None, converter=_stale_after)
+    outcome: StageOutcome | None = attrs.field(default=None, converter=_outcome)
 
     def __attrs_post_init__(self) -> None:
+        if self.outcome is StageOutcome.LOST and not self.terminal:
+            raise ValidationError("outcome", "a lost stage must be terminal", value="lost")
         if self.terminal and (self.deadline is not None or self.stale_after is not None):
             raise ValidationError(
                 "deadline", "a terminal stage is never left, so it has no deadline"
@@ -237,6 +258,7 @@ class Stage:
             "on_exit": list(self.on_exit),
             "deadline": _seconds(self.deadline),
             "stale_after": _seconds(self.stale_after),
+            "outcome": None if self.outcome is None else self.outcome.value,
         }
 
     @classmethod
@@ -311,7 +333,9 @@ def from_any_open_stage(
     waive_deliverables: bool = False,
     guards: Iterable[str] = (),
 ) -> tuple[Transition, ...]:
-    """One transition to ``target`` from every open (non-terminal) stage but ``target``.
+    """One transition to ``target`` from every non-terminal stage but ``target``.
+
+    Non-terminal won stages are included: a signed contract can still fall through.
 
     For moves allowed from anywhere in the running process, such as "lost, with a reason".
     The result is ordinary transitions, so the stored definition says exactly what is allowed.
@@ -406,6 +430,8 @@ class StageMachine:
     Checked when built: stage keys are unique; ``initial`` (the first stage unless given) is
     an open stage; transitions join declared stages and never leave a terminal one; every
     open stage can be reached from the initial stage and can itself reach a terminal stage;
+    every stage reachable from a won stage has an outcome (won or lost), so a won subject
+    never reopens, though it may still be lost (a signed contract that falls through);
     every guard and handler named is registered. A bad definition raises
     ``ValidationError`` naming the field.
 
@@ -474,6 +500,14 @@ class StageMachine:
         for source, target in self._edges:
             forward[source].append(target)
             backward[target].append(source)
+        after_won = _reachable(
+            [s.key for s in self.stages if s.outcome is StageOutcome.WON], forward
+        )
+        for key in after_won:
+            if self._by_key[key].outcome is None:
+                raise ValidationError(
+                    "stages", f"open stage {key!r} can be reached from a won stage"
+                )
         reached = _reachable([self.initial], forward)
         finishing = _reachable([s.key for s in self.stages if s.terminal], backward)
         for stage in self.stages:
@@ -499,6 +533,15 @@ class StageMachine:
             return self._by_key[key]
         except (KeyError, TypeError):
             raise ValidationError("stage", f"{key!r} is not a stage of {self.name!r}") from None
+
+    def outcome(self, key: str) -> StageOutcome | None:
+        """The outcome of stage ``key``: what a subject there has come to."""
+        return self.stage(key).outcome
+
+    def stages_with(self, outcome: StageOutcome | str | None) -> tuple[str, ...]:
+        """Keys of the stages with ``outcome`` (``None``: the open ones), in declared order."""
+        wanted = _outcome(outcome)
+        return tuple(stage.key for stage in self.stages if stage.outcome is wanted)
 
     def transition(self, source: str, target: str) -> Transition | None:
         """The declared move from ``source`` to ``target``, or ``None``."""

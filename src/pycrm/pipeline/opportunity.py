@@ -18,9 +18,9 @@ import attrs
 from pycrm.domain import Entity, Money, Priority
 from pycrm.domain import _convert as conv
 from pycrm.errors import ValidationError
-from pycrm.pipeline.default import LOST, SALES, WON_STAGES, default_pipeline
+from pycrm.pipeline.default import SALES, default_pipeline
 from pycrm.pipeline.history import REASON_MAX, StageState, check_key
-from pycrm.pipeline.machine import StageMachine
+from pycrm.pipeline.machine import StageMachine, StageOutcome
 from pycrm.pipeline.run import advance, start
 
 _PROBABILITY_PLACES = 4
@@ -115,6 +115,10 @@ def _custom_fields(value: Mapping[str, Any] | None) -> dict[str, Any]:
     return conv.check_json_object(value, "custom_fields")
 
 
+def _outcome(value: StageOutcome | str | None) -> StageOutcome | None:
+    return None if value is None else conv.check_enum(value, "outcome", StageOutcome)
+
+
 @attrs.frozen(kw_only=True)
 class Opportunity(Entity):
     """A deal with one customer, moving through the stages of the pipeline it names.
@@ -122,7 +126,10 @@ class Opportunity(Entity):
     ``deliverables`` are the keys delivered so far (``needs_document``, ``quote``, ...); the
     machine's gates read them. ``manual_probability`` is a rep's own estimate, kept beside
     the stage's probability rather than replacing it, so reports can compare the two.
-    ``lost_reason`` is the reason given on the move to ``lost``.
+    ``outcome`` is the current stage's outcome in the opportunity's pipeline, recorded on
+    every move, so whether a deal is won, lost or open is known (and stored, and filtered
+    on) without the machine at hand, whatever the pipeline calls its stages.
+    ``lost_reason`` is the reason given on the move to a lost stage.
 
     ``owner`` is ``None`` while nobody is assigned (a captured lead no rep could take);
     ``assigned_at`` is when the current owner got it, so the time from capture to
@@ -147,6 +154,7 @@ class Opportunity(Entity):
     manual_probability: Decimal | None = attrs.field(default=None, converter=_manual_probability)
     lost_reason: str | None = attrs.field(default=None, converter=_lost_reason)
     custom_fields: dict[str, Any] = attrs.field(factory=dict, converter=_custom_fields, hash=False)
+    outcome: StageOutcome | None = attrs.field(default=None, converter=_outcome)
 
     @property
     def stage(self) -> str:
@@ -162,17 +170,17 @@ class Opportunity(Entity):
 
     @property
     def is_won(self) -> bool:
-        """Signed: in ``contract_signed`` or past it, in ``deal_review``."""
-        return self.stage in WON_STAGES
+        """In a won stage (in the default pipeline: ``contract_signed`` or ``deal_review``)."""
+        return self.outcome is StageOutcome.WON
 
     @property
     def is_lost(self) -> bool:
-        return self.stage == LOST
+        return self.outcome is StageOutcome.LOST
 
     @property
     def is_open(self) -> bool:
         """Still being worked towards a signature: neither won nor lost."""
-        return not self.is_won and not self.is_lost
+        return self.outcome is None
 
     def probability(self, machine: StageMachine) -> Decimal:
         """The rep's manual probability if set, else the current stage's (0 if it has none)."""
@@ -187,7 +195,7 @@ class Opportunity(Entity):
         return self.amount * self.probability(machine)
 
 
-_SET_BY_PIPELINE = ("stage_state", "pipeline", "deliverables", "lost_reason")
+_SET_BY_PIPELINE = ("stage_state", "pipeline", "deliverables", "lost_reason", "outcome")
 
 
 def open_opportunity(
@@ -204,8 +212,9 @@ def open_opportunity(
     """A new opportunity in the initial stage of ``machine`` (the default pipeline if none).
 
     ``fields`` are further :class:`Opportunity` fields (``team``, ``expected_close``, ...);
-    the stage, pipeline, deliverables and lost reason are the pipeline's to set. Handlers of
-    the initial stage get no subject, since the opportunity is built from their state.
+    the stage, outcome, pipeline, deliverables and lost reason are the pipeline's to set.
+    Handlers of the initial stage get no subject, since the opportunity is built from their
+    state.
     ``owner=None`` opens it unassigned; an owner given here counts as assigned ``now``
     unless ``assigned_at`` is among ``fields``.
     """
@@ -223,6 +232,7 @@ def open_opportunity(
         owner=owner,
         pipeline=chosen.name,
         stage_state=state,
+        outcome=chosen.outcome(state.stage),
         **fields,
     )
     return opportunity, events
@@ -241,8 +251,9 @@ def advance_opportunity(
     """Move ``opportunity`` to stage ``to``; see :func:`pycrm.pipeline.advance` for the checks.
 
     Its deliverables are presented to the gate and the opportunity itself is the guards'
-    subject. A move to ``lost`` records its reason as ``lost_reason``. A refused move raises
-    and leaves the opportunity as it was.
+    subject. The entered stage's outcome becomes the opportunity's ``outcome``; a move to a
+    lost stage records its reason as ``lost_reason``. A refused move raises and leaves the
+    opportunity as it was.
     """
     _check_opportunity(opportunity)
     _check_machine(opportunity, machine)
@@ -257,8 +268,9 @@ def advance_opportunity(
         subject=opportunity,
         context=context,
     )
-    changes: dict[str, Any] = {"stage_state": state}
-    if to == LOST:
+    outcome = machine.outcome(to)
+    changes: dict[str, Any] = {"stage_state": state, "outcome": outcome}
+    if outcome is StageOutcome.LOST:
         changes["lost_reason"] = state.current.reason
     return opportunity.evolve(**changes), events
 

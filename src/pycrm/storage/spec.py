@@ -100,6 +100,7 @@ SPECS: tuple[EntitySpec, ...] = (
                 "grade",
                 "assigned_on",
                 "is_open",
+                "outcome",
             }
         ),
         references={"customer_id": "customer"},

@@ -39,6 +39,8 @@ from pycrm.domain import (
 )
 from pycrm.pipeline import (
     Opportunity,
+    StageMachine,
+    StageOutcome,
     advance_opportunity,
     default_pipeline,
     deliver,
@@ -209,10 +211,13 @@ _ACTORS = ["alice", "bob", "王芳"]
 
 
 @st.composite
-def opportunities(draw: st.DrawFn, customer_id: str) -> Opportunity:
-    """Opportunities on the default pipeline, walked forward some stages from their opening
-    and sometimes lost, with the deliverables each gate needs, so their history is real."""
-    machine = default_pipeline()
+def opportunities(
+    draw: st.DrawFn, customer_id: str, machine: StageMachine | None = None
+) -> Opportunity:
+    """Opportunities on ``machine`` (the default pipeline if none), walked forward some stages
+    from their opening and sometimes lost, with the deliverables each gate needs, so their
+    history is real. ``machine`` needs a lost stage reachable from every open stage."""
+    machine = default_pipeline() if machine is None else machine
     now = draw(
         st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2080, 1, 1)).map(
             lambda d: d.replace(tzinfo=timezone.utc)
@@ -220,6 +225,7 @@ def opportunities(draw: st.DrawFn, customer_id: str) -> Opportunity:
     )
     opportunity, _ = open_opportunity(
         customer_id=customer_id,
+        machine=machine,
         title=draw(texts(60)),
         amount=draw(money()),
         owner=draw(_optional(st.sampled_from(_ACTORS))),
@@ -233,9 +239,11 @@ def opportunities(draw: st.DrawFn, customer_id: str) -> Opportunity:
     )
     steps = draw(st.integers(0, 5))
     for _ in range(steps):
+        if machine.stage(opportunity.stage).terminal:
+            break
         now += draw(st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=60)))
         for key in machine.stage(opportunity.stage).required_deliverables:
-            opportunity, _ = deliver(opportunity, key, now=now)
+            opportunity, _ = deliver(opportunity, key, now=now, machine=machine)
         target = machine.targets(opportunity.stage)[0]
         opportunity, _ = advance_opportunity(
             opportunity, target, now=now, by=draw(st.sampled_from(_ACTORS)), machine=machine
@@ -243,7 +251,12 @@ def opportunities(draw: st.DrawFn, customer_id: str) -> Opportunity:
     if not machine.stage(opportunity.stage).terminal and draw(st.booleans()):
         now += draw(st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=60)))
         opportunity, _ = advance_opportunity(
-            opportunity, "lost", now=now, by="alice", machine=machine, reason=draw(texts(200))
+            opportunity,
+            machine.stages_with(StageOutcome.LOST)[0],
+            now=now,
+            by="alice",
+            machine=machine,
+            reason=draw(texts(200)),
         )
     if opportunity.is_open and draw(st.booleans()):
         probability = draw(st.decimals(0, 1, places=2, allow_nan=False))

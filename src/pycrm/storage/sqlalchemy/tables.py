@@ -297,6 +297,8 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         # rep's assignments of a day and open deals are counted without reading history.
         sa.Column("assigned_on", sa.Date(), nullable=True),
         sa.Column("is_open", sa.Boolean(), nullable=False),
+        # The current stage's outcome (won, lost; NULL while open), from the pipeline.
+        sa.Column("outcome", sa.String(8), nullable=True),
         sa.Column("grade", sa.String(16), nullable=True),
         sa.Column("team", sa.String(120), nullable=True),
         sa.Column("amount", Amount(), nullable=False),

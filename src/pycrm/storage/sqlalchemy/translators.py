@@ -339,6 +339,7 @@ def opportunity_row(o: Opportunity) -> RowDict:
         "assigned_at": o.assigned_at,
         "assigned_on": o.assigned_on,
         "is_open": o.is_open,
+        "outcome": None if o.outcome is None else o.outcome.value,
         "grade": None if o.grade is None else o.grade.value,
         "team": o.team,
         "amount": amount.amount,
@@ -405,6 +406,7 @@ def opportunity_from_row(row: Row, visits: Sequence[Row]) -> Opportunity:
         manual_probability=row["manual_probability"],
         lost_reason=row["lost_reason"],
         custom_fields=row["custom_fields"],
+        outcome=row["outcome"],
     )
 
 

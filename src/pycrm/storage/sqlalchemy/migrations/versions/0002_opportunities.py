@@ -69,6 +69,7 @@ def upgrade() -> None:
         sa.Column("assigned_at", _datetime(), nullable=True),
         sa.Column("assigned_on", sa.Date(), nullable=True),
         sa.Column("is_open", sa.Boolean(), nullable=False),
+        sa.Column("outcome", sa.String(8), nullable=True),
         sa.Column("grade", sa.String(16), nullable=True),
         sa.Column("team", sa.String(120), nullable=True),
         sa.Column("amount", _amount(), nullable=False),
