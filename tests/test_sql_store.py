@@ -188,14 +188,23 @@ def test_define_tables_on_a_host_metadata_with_prefix_and_schema() -> None:
         "erp_crm_contract_approval_visits",
         "erp_crm_receipts",
         "erp_crm_rep_assignments",
+        "erp_crm_team_supervisors",
+        "erp_crm_exchange_rates",
+        "erp_crm_resource_requests",
         "erp_crm_audit_log",
     }
     assert set(metadata.tables) == {"host_invoices"} | {f"sales.{name}" for name in ours}
     for table in tables:
         assert table.schema == "sales"
-        # Rep assignments belong to reps, not customers: a small table a sharded database
-        # would replicate to every node rather than distribute.
-        keyed_elsewhere = (tables.customers, tables.rep_assignments)
+        # Rep assignments and team supervisors belong to reps and teams, exchange rates are
+        # reference data, none of them to a customer: small tables a sharded database would
+        # replicate to every node rather than distribute.
+        keyed_elsewhere = (
+            tables.customers,
+            tables.rep_assignments,
+            tables.team_supervisors,
+            tables.exchange_rates,
+        )
         assert "customer_id" in table.c or table in keyed_elsewhere
         names = [c.name for c in table.constraints] + [i.name for i in table.indexes]
         # Every constraint and index is named, with the prefix, despite the host's convention.
@@ -470,7 +479,7 @@ def test_instalments_and_approvals_are_rows_for_plain_sql(store: SqlStore) -> No
 def test_migrations_ship_their_template() -> None:
     assert (MIGRATIONS / "script.py.mako").is_file()
     assert (MIGRATIONS / "env.py").is_file()
-    assert head_revision() == "0004"
+    assert head_revision() == "0005"
 
 
 # -- types -----------------------------------------------------------------------------------

@@ -8,11 +8,11 @@ so a refused move changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pycrm.errors import GateRefused
-from pycrm.pipeline import Opportunity, advance_opportunity
+from pycrm.pipeline import DealReviewed, Opportunity, advance_opportunity, review_deal
 
 if TYPE_CHECKING:
     from pycrm.session import Session
@@ -48,3 +48,33 @@ def move_opportunity(
     if refusals:
         raise GateRefused(machine.name, opportunity.stage, to, refusals=refusals)
     return session.opportunities.update(moved)
+
+
+def review_opportunity(
+    session: Session,
+    opportunity: Opportunity,
+    *,
+    success_factors: Iterable[str],
+    failure_factors: Iterable[str],
+    tags_to_add: Iterable[str] = (),
+) -> Opportunity:
+    """Record the review of a won deal at the session's time, by its actor, and tag its
+    customer with ``tags_to_add``, both in this session so neither is saved without the other.
+
+    Raises what :func:`pycrm.review_deal` raises, and :class:`pycrm.ConcurrencyConflict` when
+    the deal or the customer changed since it was read. Returns the saved opportunity.
+    """
+    reviewed, events = review_deal(
+        opportunity,
+        success_factors=success_factors,
+        failure_factors=failure_factors,
+        tags_to_add=tags_to_add,
+        now=session.now,
+        by=session.actor,
+    )
+    saved = session.opportunities.update(reviewed)
+    tags = frozenset[str]().union(*(e.tags_to_add for e in events if isinstance(e, DealReviewed)))
+    customer = session.customers.get(opportunity.customer_id)
+    if not tags <= customer.tags:
+        session.customers.update(customer.evolve(tags=customer.tags | tags))
+    return saved

@@ -32,8 +32,19 @@ from pycrm.domain.audit import diff, masked_changes, snapshot
 from pycrm.errors import ConcurrencyConflict, NotFound, SessionClosed, ValidationError
 from pycrm.leads import DEFAULT_CURRENCY, CapturedLead, assign_opportunity, capture_lead
 from pycrm.paging import Page
-from pycrm.pipeline import AssignmentRules, Lead, LeadGrading, Opportunity, RepAssignment
-from pycrm.sales import move_opportunity
+from pycrm.pipeline import (
+    AssignmentRules,
+    ExchangeRates,
+    Lead,
+    LeadGrading,
+    Opportunity,
+    RepAssignment,
+    ResourceRequest,
+    StoredExchangeRate,
+    TeamSupervisor,
+)
+from pycrm.rates import load_rates
+from pycrm.sales import move_opportunity, review_opportunity
 from pycrm.storage.protocols import EntityTable, StoreTransaction
 from pycrm.storage.spec import DEPENDENTS, SPEC_BY_TYPE, EntitySpec
 
@@ -325,6 +336,9 @@ class Session:
     contracts: Repository[Contract]
     receipts: Repository[Receipt]
     rep_assignments: Repository[RepAssignment]
+    team_supervisors: Repository[TeamSupervisor]
+    exchange_rates: Repository[StoredExchangeRate]
+    resource_requests: Repository[ResourceRequest]
 
     def __init__(
         self,
@@ -349,6 +363,9 @@ class Session:
         self.contracts = Repository(self, SPEC_BY_TYPE["contract"])
         self.receipts = Repository(self, SPEC_BY_TYPE["receipt"])
         self.rep_assignments = Repository(self, SPEC_BY_TYPE["rep_assignment"])
+        self.team_supervisors = Repository(self, SPEC_BY_TYPE["team_supervisor"])
+        self.exchange_rates = Repository(self, SPEC_BY_TYPE["exchange_rate"])
+        self.resource_requests = Repository(self, SPEC_BY_TYPE["resource_request"])
         self.audit = AuditLog(self)
 
     @property
@@ -370,6 +387,30 @@ class Session:
         a refused move raises and changes nothing. See :func:`pycrm.sales.move_opportunity`.
         """
         return move_opportunity(self, opportunity, to, reason=reason, context=context)
+
+    def review_deal(
+        self,
+        opportunity: Opportunity,
+        *,
+        success_factors: Iterable[str],
+        failure_factors: Iterable[str],
+        tags_to_add: Iterable[str] = (),
+    ) -> Opportunity:
+        """Review a won deal now, by this session's actor, and tag its customer.
+
+        See :func:`pycrm.review_deal`; both changes are saved together or not at all.
+        """
+        return review_opportunity(
+            self,
+            opportunity,
+            success_factors=success_factors,
+            failure_factors=failure_factors,
+            tags_to_add=tags_to_add,
+        )
+
+    def load_rates(self, base: str) -> ExchangeRates:
+        """The stored rate table into ``base`` (see :func:`pycrm.load_rates`)."""
+        return load_rates(self, base)
 
     def capture_lead(
         self,

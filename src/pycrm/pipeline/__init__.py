@@ -11,10 +11,12 @@ from pycrm.pipeline.assignment import (
 )
 from pycrm.pipeline.deadlines import is_overdue, is_stale, stage_deadline, stale_since
 from pycrm.pipeline.default import default_pipeline
+from pycrm.pipeline.escalation import Escalation, TeamSupervisor, escalation_for
 from pycrm.pipeline.forecast import (
     ExchangeRate,
     ExchangeRates,
     ForecastGroup,
+    StoredExchangeRate,
     forecast_by,
     forecast_totals,
 )
@@ -36,8 +38,18 @@ from pycrm.pipeline.opportunity import (
     deliver,
     forecast,
     open_opportunity,
+    review_deal,
     set_manual_probability,
 )
+from pycrm.pipeline.requests import (
+    RequestStatus,
+    ResourceRequest,
+    answer_request,
+    decline_request,
+    overdue_requests,
+    request_resource,
+)
+from pycrm.pipeline.review import DealReview, DealReviewed
 from pycrm.pipeline.run import advance, start
 from pycrm.pipeline.scoring import (
     LeadFeatures,
@@ -55,6 +67,9 @@ __all__ = [
     "DEFAULT_GRADING",
     "AssignmentRules",
     "AssignmentStrategy",
+    "DealReview",
+    "DealReviewed",
+    "Escalation",
     "ExchangeRate",
     "ExchangeRates",
     "ForecastGroup",
@@ -67,6 +82,8 @@ __all__ = [
     "Opportunity",
     "Rep",
     "RepAssignment",
+    "RequestStatus",
+    "ResourceRequest",
     "ScoreContribution",
     "ScoredOpportunity",
     "Stage",
@@ -75,15 +92,20 @@ __all__ = [
     "StageOutcome",
     "StageState",
     "StageVisit",
+    "StoredExchangeRate",
+    "TeamSupervisor",
     "Transition",
     "WinModel",
     "WinScore",
     "advance",
     "advance_opportunity",
+    "answer_request",
     "choose_rep",
     "declared_deliverables",
+    "decline_request",
     "default_pipeline",
     "deliver",
+    "escalation_for",
     "features_of",
     "forecast",
     "forecast_by",
@@ -93,6 +115,9 @@ __all__ = [
     "is_overdue",
     "is_stale",
     "open_opportunity",
+    "overdue_requests",
+    "request_resource",
+    "review_deal",
     "score_opportunity",
     "set_manual_probability",
     "stage_deadline",

@@ -12,11 +12,11 @@ import enum
 from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
-from pycrm.domain import Money
+from pycrm.domain import Entity, Money
 from pycrm.domain import _convert as conv
 from pycrm.errors import ValidationError
 from pycrm.pipeline.machine import StageMachine, StageOutcome
@@ -59,6 +59,45 @@ class ExchangeRate:
     currency: str = attrs.field(converter=_currency)
     on: date = attrs.field(converter=_rate_date)
     rate: Decimal = attrs.field(converter=_rate_value)
+
+
+def _base(value: Any) -> str:
+    try:
+        return _currency(value)
+    except ValidationError as error:
+        raise ValidationError("base", error.problem, value=value) from None
+
+
+@attrs.frozen(kw_only=True)
+class StoredExchangeRate(Entity):
+    """One stored rate into ``base``: a row of the rate table the forecast converts with.
+
+    A separate entity rather than :class:`ExchangeRate` with an id, because the value names
+    no base (the :class:`ExchangeRates` holding it does) and stays cheap to build in a
+    notebook. ``key`` is unique, so a base has one rate per currency and day.
+    """
+
+    ENTITY_TYPE: ClassVar[str] = "exchange_rate"
+    ID_PREFIX: ClassVar[str] = "fxr"
+
+    base: str = attrs.field(converter=_base)
+    currency: str = attrs.field(converter=_currency)
+    on: date = attrs.field(converter=_rate_date)
+    rate: Decimal = attrs.field(converter=_rate_value)
+
+    def __attrs_post_init__(self) -> None:
+        if self.currency == self.base:
+            raise ValidationError("currency", f"{self.base} is the base; it needs no rate")
+
+    @property
+    def key(self) -> str:
+        """``base/currency/on``: one per base, currency and day (a unique column in SQL)."""
+        return f"{self.base}/{self.currency}/{self.on.isoformat()}"
+
+    @property
+    def exchange_rate(self) -> ExchangeRate:
+        """The value :class:`ExchangeRates` is built from."""
+        return ExchangeRate(currency=self.currency, on=self.on, rate=self.rate)
 
 
 def _rates(value: Iterable[ExchangeRate]) -> tuple[ExchangeRate, ...]:

@@ -21,6 +21,7 @@ from pycrm.errors import ValidationError
 from pycrm.pipeline.default import SALES, default_pipeline
 from pycrm.pipeline.history import REASON_MAX, StageState, check_key
 from pycrm.pipeline.machine import StageMachine, StageOutcome
+from pycrm.pipeline.review import DealReview, DealReviewed
 from pycrm.pipeline.run import advance, start
 
 _PROBABILITY_PLACES = 4
@@ -119,6 +120,12 @@ def _outcome(value: StageOutcome | str | None) -> StageOutcome | None:
     return None if value is None else conv.check_enum(value, "outcome", StageOutcome)
 
 
+def _review(value: DealReview | None) -> DealReview | None:
+    if value is not None and not isinstance(value, DealReview):
+        raise ValidationError("review", f"expected DealReview, got {type(value).__name__}")
+    return value
+
+
 @attrs.frozen(kw_only=True)
 class Opportunity(Entity):
     """A deal with one customer, moving through the stages of the pipeline it names.
@@ -129,7 +136,8 @@ class Opportunity(Entity):
     ``outcome`` is the current stage's outcome in the opportunity's pipeline, recorded on
     every move, so whether a deal is won, lost or open is known (and stored, and filtered
     on) without the machine at hand, whatever the pipeline calls its stages.
-    ``lost_reason`` is the reason given on the move to a lost stage.
+    ``lost_reason`` is the reason given on the move to a lost stage, ``review`` what was
+    learnt from a won one (see :func:`review_deal`).
 
     ``owner`` is ``None`` while nobody is assigned (a captured lead no rep could take);
     ``assigned_at`` is when the current owner got it, so the time from capture to
@@ -155,6 +163,7 @@ class Opportunity(Entity):
     lost_reason: str | None = attrs.field(default=None, converter=_lost_reason)
     custom_fields: dict[str, Any] = attrs.field(factory=dict, converter=_custom_fields, hash=False)
     outcome: StageOutcome | None = attrs.field(default=None, converter=_outcome)
+    review: DealReview | None = attrs.field(default=None, converter=_review)
 
     @property
     def stage(self) -> str:
@@ -307,6 +316,42 @@ def deliver(
     if key in opportunity.deliverables:
         return opportunity, []
     return opportunity.evolve(deliverables=opportunity.deliverables | {key}), []
+
+
+def review_deal(
+    opportunity: Opportunity,
+    *,
+    success_factors: Iterable[str],
+    failure_factors: Iterable[str],
+    tags_to_add: Iterable[str] = (),
+    now: datetime,
+    by: str,
+) -> tuple[Opportunity, list[object]]:
+    """Record the review of a won deal; a later review replaces an earlier one.
+
+    Only won deals are reviewed: a lost deal has its ``lost_reason`` and an open one has
+    nothing to learn from yet. ``tags_to_add`` go to the customer (the session applies them,
+    see ``s.review_deal``); here they are only checked and carried on the event.
+    """
+    _check_opportunity(opportunity)
+    if opportunity.outcome is not StageOutcome.WON:
+        raise ValidationError("opportunity", f"is not won (in {opportunity.stage!r})")
+    review = DealReview(
+        success_factors=success_factors,
+        failure_factors=failure_factors,
+        reviewed_at=now,
+        reviewed_by=by,
+    )
+    tags = conv.check_tags(tags_to_add, "tags_to_add")
+    reviewed = opportunity.evolve(review=review)
+    return reviewed, [
+        DealReviewed(
+            opportunity_id=opportunity.id,
+            customer_id=opportunity.customer_id,
+            review=review,
+            tags_to_add=tags,
+        )
+    ]
 
 
 def set_manual_probability(

@@ -14,7 +14,13 @@ import attrs
 from pycrm.contracts import Contract, Receipt
 from pycrm.domain import Contact, Customer, Entity, Interaction, Order, Task
 from pycrm.domain import _convert as conv
-from pycrm.pipeline import Opportunity, RepAssignment
+from pycrm.pipeline import (
+    Opportunity,
+    RepAssignment,
+    ResourceRequest,
+    StoredExchangeRate,
+    TeamSupervisor,
+)
 
 
 @attrs.frozen
@@ -131,6 +137,28 @@ SPECS: tuple[EntitySpec, ...] = (
         "rep_assignments",
         frozenset({"rep"}),
         unique=("rep",),
+    ),
+    EntitySpec(
+        "team_supervisor",
+        TeamSupervisor,
+        "team_supervisors",
+        frozenset({"team", "supervisor"}),
+        unique=("team",),
+    ),
+    EntitySpec(
+        "exchange_rate",
+        StoredExchangeRate,
+        "exchange_rates",
+        frozenset({"base", "currency", "on"}),
+        # ``key`` is base/currency/on: one rate per base, currency and day.
+        unique=("key",),
+    ),
+    EntitySpec(
+        "resource_request",
+        ResourceRequest,
+        "resource_requests",
+        frozenset({"customer_id", "opportunity_id", "department", "owner", "status"}),
+        references={"customer_id": "customer", "opportunity_id": "opportunity"},
     ),
     EntitySpec(
         "receipt",

@@ -57,6 +57,9 @@ TABLE_NAMES = (
     "contract_approval_visits",
     "receipts",
     "rep_assignments",
+    "team_supervisors",
+    "exchange_rates",
+    "resource_requests",
     "audit_log",
 )
 """Unprefixed table names in creation order (parents before children)."""
@@ -84,6 +87,9 @@ class Tables:
     contract_approval_visits: sa.Table
     receipts: sa.Table
     rep_assignments: sa.Table
+    team_supervisors: sa.Table
+    exchange_rates: sa.Table
+    resource_requests: sa.Table
     audit_log: sa.Table
 
     def __iter__(self) -> Iterator[sa.Table]:
@@ -312,6 +318,8 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         sa.Column("manual_probability", Amount(min_places=0), nullable=True),
         sa.Column("lost_reason", sa.Text(), nullable=True),
         sa.Column("custom_fields", json_type(), nullable=True),
+        # Added by revision 0005, hence last: the review of a won deal as one JSON object.
+        sa.Column("review", json_type(), nullable=True),
         fk("opportunities", "customer_id", customers),
         ix("opportunities", "customer_id", "id"),
         ix("opportunities", "owner", "assigned_on"),
@@ -451,6 +459,50 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         # No foreign key to the opportunity: removing a deal must not be blocked by it.
         sa.UniqueConstraint("rep", name=name("rep_assignments_rep_uq")),
     )
+    team_supervisors = table(
+        "team_supervisors",
+        *bookkeeping("team_supervisors"),
+        sa.Column("team", sa.String(120), nullable=False),
+        sa.Column("supervisor", sa.String(120), nullable=False),
+        sa.UniqueConstraint("team", name=name("team_supervisors_team_uq")),
+        ix("team_supervisors", "supervisor", "id"),
+    )
+    exchange_rates = table(
+        "exchange_rates",
+        *bookkeeping("exchange_rates"),
+        sa.Column("key", sa.String(32), nullable=False),
+        sa.Column("base", sa.String(3), nullable=False),
+        sa.Column("currency", sa.String(3), nullable=False),
+        sa.Column("on", sa.Date(), nullable=False),
+        # Text, not Amount: rates need more than four places (JPY in CNY is 0.0478...), are
+        # never summed in SQL, and text keeps every digit exact on SQLite too.
+        sa.Column("rate", sa.String(40), nullable=False),
+        sa.UniqueConstraint("key", name=name("exchange_rates_key_uq")),
+        ix("exchange_rates", "base", "id"),
+    )
+    resource_requests = table(
+        "resource_requests",
+        *bookkeeping("resource_requests"),
+        sa.Column("opportunity_id", id_type(), nullable=False),
+        sa.Column("customer_id", id_type(), nullable=False),
+        sa.Column("department", sa.String(64), nullable=False),
+        sa.Column("request", sa.Text(), nullable=False),
+        sa.Column("requested_by", sa.String(120), nullable=False),
+        sa.Column("owner", sa.String(120), nullable=False),
+        sa.Column("respond_by", UtcDateTime(), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("answer", sa.Text(), nullable=True),
+        sa.Column("answered_at", UtcDateTime(), nullable=True),
+        fk("resource_requests", "customer_id", customers),
+        fk("resource_requests", "opportunity_id", opportunities),
+        ix("resource_requests", "customer_id", "id"),
+        ix("resource_requests", "opportunity_id", "id"),
+        # (owner, status): a department member's open requests.
+        ix("resource_requests", "owner", "status"),
+        # (status, respond_by): the open requests past their deadline.
+        ix("resource_requests", "status", "respond_by"),
+        ix("resource_requests", "department", "status"),
+    )
     audit_log = table(
         "audit_log",
         sa.Column("id", id_type(), nullable=False),
@@ -486,5 +538,8 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         contract_approval_visits=contract_approval_visits,
         receipts=receipts,
         rep_assignments=rep_assignments,
+        team_supervisors=team_supervisors,
+        exchange_rates=exchange_rates,
+        resource_requests=resource_requests,
         audit_log=audit_log,
     )

@@ -27,7 +27,16 @@ from pycrm.domain import (
     OrderLine,
     Task,
 )
-from pycrm.pipeline import Opportunity, RepAssignment, StageState, StageVisit
+from pycrm.pipeline import (
+    DealReview,
+    Opportunity,
+    RepAssignment,
+    ResourceRequest,
+    StageState,
+    StageVisit,
+    StoredExchangeRate,
+    TeamSupervisor,
+)
 
 Row = Mapping[Any, Any]
 """A result row by column name (SQLAlchemy's ``RowMapping`` or a plain dict)."""
@@ -352,6 +361,7 @@ def opportunity_row(o: Opportunity) -> RowDict:
         "manual_probability": o.manual_probability,
         "lost_reason": o.lost_reason,
         "custom_fields": o.custom_fields or None,
+        "review": None if o.review is None else o.review.to_json(),
     }
 
 
@@ -407,6 +417,7 @@ def opportunity_from_row(row: Row, visits: Sequence[Row]) -> Opportunity:
         lost_reason=row["lost_reason"],
         custom_fields=row["custom_fields"],
         outcome=row["outcome"],
+        review=None if row["review"] is None else DealReview.from_json(row["review"]),
     )
 
 
@@ -558,6 +569,93 @@ def rep_assignment_row(r: RepAssignment) -> RowDict:
     }
 
 
+def team_supervisor_row(t: TeamSupervisor) -> RowDict:
+    return {
+        "id": t.id,
+        "version": t.version,
+        "created_at": t.created_at,
+        "updated_at": t.updated_at,
+        "team": t.team,
+        "supervisor": t.supervisor,
+    }
+
+
+def team_supervisor_from_row(row: Row, _: Sequence[Row] = ()) -> TeamSupervisor:
+    return TeamSupervisor(
+        id=row["id"],
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        team=row["team"],
+        supervisor=row["supervisor"],
+    )
+
+
+def exchange_rate_row(r: StoredExchangeRate) -> RowDict:
+    return {
+        "id": r.id,
+        "version": r.version,
+        "created_at": r.created_at,
+        "updated_at": r.updated_at,
+        "key": r.key,
+        "base": r.base,
+        "currency": r.currency,
+        "on": r.on,
+        "rate": format(r.rate, "f"),
+    }
+
+
+def exchange_rate_from_row(row: Row, _: Sequence[Row] = ()) -> StoredExchangeRate:
+    return StoredExchangeRate(
+        id=row["id"],
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        base=row["base"],
+        currency=row["currency"],
+        on=row["on"],
+        rate=row["rate"],
+    )
+
+
+def resource_request_row(r: ResourceRequest) -> RowDict:
+    return {
+        "id": r.id,
+        "version": r.version,
+        "created_at": r.created_at,
+        "updated_at": r.updated_at,
+        "opportunity_id": r.opportunity_id,
+        "customer_id": r.customer_id,
+        "department": r.department,
+        "request": r.request,
+        "requested_by": r.requested_by,
+        "owner": r.owner,
+        "respond_by": r.respond_by,
+        "status": r.status.value,
+        "answer": r.answer,
+        "answered_at": r.answered_at,
+    }
+
+
+def resource_request_from_row(row: Row, _: Sequence[Row] = ()) -> ResourceRequest:
+    return ResourceRequest(
+        id=row["id"],
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        opportunity_id=row["opportunity_id"],
+        customer_id=row["customer_id"],
+        department=row["department"],
+        request=row["request"],
+        requested_by=row["requested_by"],
+        owner=row["owner"],
+        respond_by=row["respond_by"],
+        status=row["status"],
+        answer=row["answer"],
+        answered_at=row["answered_at"],
+    )
+
+
 def rep_assignment_from_row(row: Row, _: Sequence[Row] = ()) -> RepAssignment:
     return RepAssignment(
         id=row["id"],
@@ -693,6 +791,16 @@ MAPPINGS: Mapping[str, EntityMapping] = {
         EntityMapping("receipt", "receipts", receipt_row, receipt_from_row),
         EntityMapping(
             "rep_assignment", "rep_assignments", rep_assignment_row, rep_assignment_from_row
+        ),
+        EntityMapping(
+            "team_supervisor", "team_supervisors", team_supervisor_row, team_supervisor_from_row
+        ),
+        EntityMapping("exchange_rate", "exchange_rates", exchange_rate_row, exchange_rate_from_row),
+        EntityMapping(
+            "resource_request",
+            "resource_requests",
+            resource_request_row,
+            resource_request_from_row,
         ),
     )
 }
