@@ -24,6 +24,8 @@ from pycrm.contracts import (
     pending_approver_level,
     receive_payment,
     renewal_reminder_date,
+    repurchase_due,
+    repurchase_reminder_date,
     set_delivery_status,
     submit_for_approval,
 )
@@ -277,6 +279,8 @@ __all__ = [
     "receive_payment",
     "reject_contract",
     "renewal_reminder_date",
+    "repurchase_due",
+    "repurchase_reminder_date",
     "request_resource",
     "review_deal",
     "score_opportunity",

@@ -28,6 +28,7 @@ from pycrm.contracts.payments import (
 from pycrm.contracts.plan import Instalment, PaymentPlan
 from pycrm.contracts.policy import ApprovalPolicy
 from pycrm.contracts.receipt import PaymentMethod, Receipt, receive_payment
+from pycrm.contracts.repurchase import repurchase_due, repurchase_reminder_date
 
 __all__ = [
     "APPROVAL",
@@ -57,6 +58,8 @@ __all__ = [
     "received",
     "reject",
     "renewal_reminder_date",
+    "repurchase_due",
+    "repurchase_reminder_date",
     "set_delivery_status",
     "submit_for_approval",
     "terminate",
