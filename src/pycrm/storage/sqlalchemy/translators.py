@@ -12,7 +12,7 @@ producing a broken entity.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -41,6 +41,7 @@ from pycrm.pipeline import (
 Row = Mapping[Any, Any]
 """A result row by column name (SQLAlchemy's ``RowMapping`` or a plain dict)."""
 RowDict = dict[str, Any]
+T = TypeVar("T")
 
 
 @attrs.frozen
@@ -73,6 +74,92 @@ class EntityMapping:
     to_row: Callable[[Any], RowDict]
     from_row: Callable[..., Any]
     children: tuple[Children, ...] = attrs.field(default=(), converter=_children)
+
+
+def _line_rows(
+    parent_column: str, parent_id: str, customer_id: str, lines: Sequence[OrderLine]
+) -> list[RowDict]:
+    """Product lines of an order or a contract, numbered from 1."""
+    return [
+        {
+            parent_column: parent_id,
+            "line_no": number,
+            "customer_id": customer_id,
+            "sku": line.sku,
+            "description": line.description,
+            "quantity": line.quantity,
+            "unit_price_amount": line.unit_price.amount,
+            "unit_price_currency": line.unit_price.currency,
+        }
+        for number, line in enumerate(lines, 1)
+    ]
+
+
+def _lines_from_rows(rows: Sequence[Row]) -> tuple[OrderLine, ...]:
+    return tuple(
+        OrderLine(
+            description=line["description"],
+            quantity=line["quantity"],
+            unit_price=Money(line["unit_price_amount"], line["unit_price_currency"]),
+            sku=line["sku"],
+        )
+        for line in rows
+    )
+
+
+def _visit_rows(
+    parent_column: str, parent_id: str, customer_id: str, state: StageState
+) -> list[RowDict]:
+    """A stage history (an opportunity's stages, a contract's approvals), one row a visit."""
+    return [
+        {
+            parent_column: parent_id,
+            "seq": seq,
+            "customer_id": customer_id,
+            "stage": visit.stage,
+            "entered_at": visit.entered_at,
+            "entered_by": visit.entered_by,
+            "left_at": visit.left_at,
+            "left_by": visit.left_by,
+            "reason": visit.reason,
+        }
+        for seq, visit in enumerate(state.history, 1)
+    ]
+
+
+def _state_from_rows(rows: Sequence[Row]) -> StageState:
+    return StageState(
+        history=tuple(
+            StageVisit(
+                stage=visit["stage"],
+                entered_at=visit["entered_at"],
+                entered_by=visit["entered_by"],
+                left_at=visit["left_at"],
+                left_by=visit["left_by"],
+                reason=visit["reason"],
+            )
+            for visit in rows
+        )
+    )
+
+
+_INIT_FIELDS: dict[type[Any], tuple[str, ...]] = {}
+
+
+def _init_fields(cls: type[Any]) -> tuple[str, ...]:
+    found = _INIT_FIELDS.get(cls)
+    if found is None:
+        found = _INIT_FIELDS[cls] = tuple(a.name for a in attrs.fields(cls) if a.init)
+    return found
+
+
+def _from_columns(cls: type[T], row: Row, **overrides: Any) -> T:
+    """``cls`` built from the columns named like its fields; ``overrides`` for the fields
+    stored otherwise (Money in two columns, child rows). Reading is not the bulk path, so a
+    loop over the field names is cheap enough and keeps one place per entity to change."""
+    values = {name: row[name] for name in _init_fields(cls) if name not in overrides}
+    values.update(overrides)
+    return cls(**values)
 
 
 # -- customers -----------------------------------------------------------------------------
@@ -120,35 +207,11 @@ def customer_tag_rows(c: Customer) -> list[RowDict]:
 
 def customer_from_row(row: Row, tags: Sequence[Row]) -> Customer:
     amount = row["yearly_revenue_amount"]
-    return Customer(
-        id=row["id"],
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        kind=row["kind"],
-        name=row["name"],
-        industry=row["industry"],
-        employees=row["employees"],
+    return _from_columns(
+        Customer,
+        row,
         yearly_revenue=None if amount is None else Money(amount, row["yearly_revenue_currency"]),
-        founded_on=row["founded_on"],
-        website=row["website"],
-        honorific=row["honorific"],
-        gender=row["gender"],
-        birthday=row["birthday"],
-        employer=row["employer"],
-        position=row["position"],
-        region=row["region"],
-        phone=row["phone"],
-        email=row["email"],
-        source_channel=row["source_channel"],
-        captured_at=row["captured_at"],
         tags=frozenset(t["tag"] for t in tags),
-        priority=row["priority"],
-        owner=row["owner"],
-        team=row["team"],
-        status=row["status"],
-        member_id=row["member_id"],
-        custom_fields=row["custom_fields"],
     )
 
 
@@ -173,20 +236,7 @@ def contact_row(c: Contact) -> RowDict:
 
 
 def contact_from_row(row: Row, _: Sequence[Row] = ()) -> Contact:
-    return Contact(
-        id=row["id"],
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        customer_id=row["customer_id"],
-        name=row["name"],
-        position=row["position"],
-        is_decision_maker=bool(row["is_decision_maker"]),
-        phone=row["phone"],
-        email=row["email"],
-        messaging_ids=row["messaging_ids"],
-        notes=row["notes"],
-    )
+    return _from_columns(Contact, row, is_decision_maker=bool(row["is_decision_maker"]))
 
 
 # -- interactions --------------------------------------------------------------------------
@@ -214,24 +264,7 @@ def interaction_row(i: Interaction) -> RowDict:
 
 
 def interaction_from_row(row: Row, _: Sequence[Row] = ()) -> Interaction:
-    return Interaction(
-        id=row["id"],
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        customer_id=row["customer_id"],
-        channel=row["channel"],
-        occurred_at=row["occurred_at"],
-        summary=row["summary"],
-        contact_id=row["contact_id"],
-        recorded_by=row["recorded_by"],
-        needs=row["needs"],
-        objections=row["objections"],
-        commitments=row["commitments"],
-        result=row["result"],
-        next_action=row["next_action"],
-        next_action_due=row["next_action_due"],
-    )
+    return _from_columns(Interaction, row)
 
 
 # -- tasks ---------------------------------------------------------------------------------
@@ -256,21 +289,7 @@ def task_row(t: Task) -> RowDict:
 
 
 def task_from_row(row: Row, _: Sequence[Row] = ()) -> Task:
-    return Task(
-        id=row["id"],
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        subject=row["subject"],
-        due_at=row["due_at"],
-        assignee=row["assignee"],
-        customer_id=row["customer_id"],
-        about=row["about"],
-        kind=row["kind"],
-        status=row["status"],
-        closed_at=row["closed_at"],
-        notes=row["notes"],
-    )
+    return _from_columns(Task, row)
 
 
 # -- orders --------------------------------------------------------------------------------
@@ -293,42 +312,15 @@ def order_row(o: Order) -> RowDict:
 
 
 def order_line_rows(o: Order) -> list[RowDict]:
-    order_id, customer_id = o.id, o.customer_id
-    return [
-        {
-            "order_id": order_id,
-            "line_no": number,
-            "customer_id": customer_id,
-            "sku": line.sku,
-            "description": line.description,
-            "quantity": line.quantity,
-            "unit_price_amount": line.unit_price.amount,
-            "unit_price_currency": line.unit_price.currency,
-        }
-        for number, line in enumerate(o.lines, 1)
-    ]
+    return _line_rows("order_id", o.id, o.customer_id, o.lines)
 
 
 def order_from_row(row: Row, lines: Sequence[Row]) -> Order:
-    return Order(
-        id=row["id"],
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        number=row["number"],
-        customer_id=row["customer_id"],
-        placed_at=row["placed_at"],
+    return _from_columns(
+        Order,
+        row,
         total=Money(row["total_amount"], row["total_currency"]),
-        lines=tuple(
-            OrderLine(
-                description=line["description"],
-                quantity=line["quantity"],
-                unit_price=Money(line["unit_price_amount"], line["unit_price_currency"]),
-                sku=line["sku"],
-            )
-            for line in lines
-        ),
-        status=row["status"],
+        lines=_lines_from_rows(lines),
     )
 
 
@@ -366,57 +358,15 @@ def opportunity_row(o: Opportunity) -> RowDict:
 
 
 def opportunity_visit_rows(o: Opportunity) -> list[RowDict]:
-    opportunity_id, customer_id = o.id, o.customer_id
-    return [
-        {
-            "opportunity_id": opportunity_id,
-            "seq": seq,
-            "customer_id": customer_id,
-            "stage": visit.stage,
-            "entered_at": visit.entered_at,
-            "entered_by": visit.entered_by,
-            "left_at": visit.left_at,
-            "left_by": visit.left_by,
-            "reason": visit.reason,
-        }
-        for seq, visit in enumerate(o.stage_state.history, 1)
-    ]
+    return _visit_rows("opportunity_id", o.id, o.customer_id, o.stage_state)
 
 
 def opportunity_from_row(row: Row, visits: Sequence[Row]) -> Opportunity:
-    return Opportunity(
-        id=row["id"],
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        customer_id=row["customer_id"],
-        title=row["title"],
-        owner=row["owner"],
-        assigned_at=row["assigned_at"],
-        grade=row["grade"],
-        team=row["team"],
+    return _from_columns(
+        Opportunity,
+        row,
         amount=Money(row["amount"], row["currency"]),
-        expected_close=row["expected_close"],
-        source_channel=row["source_channel"],
-        pipeline=row["pipeline"],
-        stage_state=StageState(
-            history=tuple(
-                StageVisit(
-                    stage=visit["stage"],
-                    entered_at=visit["entered_at"],
-                    entered_by=visit["entered_by"],
-                    left_at=visit["left_at"],
-                    left_by=visit["left_by"],
-                    reason=visit["reason"],
-                )
-                for visit in visits
-            )
-        ),
-        deliverables=row["deliverables"],
-        manual_probability=row["manual_probability"],
-        lost_reason=row["lost_reason"],
-        custom_fields=row["custom_fields"],
-        outcome=row["outcome"],
+        stage_state=_state_from_rows(visits),
         review=None if row["review"] is None else DealReview.from_json(row["review"]),
     )
 
@@ -451,20 +401,7 @@ def contract_row(c: Contract) -> RowDict:
 
 
 def contract_line_rows(c: Contract) -> list[RowDict]:
-    contract_id, customer_id = c.id, c.customer_id
-    return [
-        {
-            "contract_id": contract_id,
-            "line_no": number,
-            "customer_id": customer_id,
-            "sku": line.sku,
-            "description": line.description,
-            "quantity": line.quantity,
-            "unit_price_amount": line.unit_price.amount,
-            "unit_price_currency": line.unit_price.currency,
-        }
-        for number, line in enumerate(c.lines, 1)
-    ]
+    return _line_rows("contract_id", c.id, c.customer_id, c.lines)
 
 
 def contract_instalment_rows(c: Contract) -> list[RowDict]:
@@ -485,66 +422,18 @@ def contract_instalment_rows(c: Contract) -> list[RowDict]:
 
 
 def contract_visit_rows(c: Contract) -> list[RowDict]:
-    contract_id, customer_id = c.id, c.customer_id
-    return [
-        {
-            "contract_id": contract_id,
-            "seq": seq,
-            "customer_id": customer_id,
-            "stage": visit.stage,
-            "entered_at": visit.entered_at,
-            "entered_by": visit.entered_by,
-            "left_at": visit.left_at,
-            "left_by": visit.left_by,
-            "reason": visit.reason,
-        }
-        for seq, visit in enumerate(c.approval.history, 1)
-    ]
+    return _visit_rows("contract_id", c.id, c.customer_id, c.approval)
 
 
 def contract_from_row(
     row: Row, lines: Sequence[Row], instalments: Sequence[Row], visits: Sequence[Row]
 ) -> Contract:
-    return Contract(
-        id=row["id"],
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        number=row["number"],
-        number_year=row["number_year"],
-        customer_id=row["customer_id"],
-        opportunity_id=row["opportunity_id"],
+    return _from_columns(
+        Contract,
+        row,
         amount=Money(row["amount"], row["currency"]),
-        start_on=row["start_on"],
-        end_on=row["end_on"],
-        terms=row["terms"],
-        signer=row["signer"],
-        signed_on=row["signed_on"],
-        status=row["status"],
-        delivery_status=row["delivery_status"],
-        approval=StageState(
-            history=tuple(
-                StageVisit(
-                    stage=visit["stage"],
-                    entered_at=visit["entered_at"],
-                    entered_by=visit["entered_by"],
-                    left_at=visit["left_at"],
-                    left_by=visit["left_by"],
-                    reason=visit["reason"],
-                )
-                for visit in visits
-            )
-        ),
-        approval_levels=row["approval_levels"],
-        lines=[
-            OrderLine(
-                description=line["description"],
-                quantity=line["quantity"],
-                unit_price=Money(line["unit_price_amount"], line["unit_price_currency"]),
-                sku=line["sku"],
-            )
-            for line in lines
-        ],
+        approval=_state_from_rows(visits),
+        lines=_lines_from_rows(lines),
         payment_plan=PaymentPlan(
             instalments=[
                 Instalment(due_on=item["due_on"], amount=Money(item["amount"], item["currency"]))
@@ -581,14 +470,7 @@ def team_supervisor_row(t: TeamSupervisor) -> RowDict:
 
 
 def team_supervisor_from_row(row: Row, _: Sequence[Row] = ()) -> TeamSupervisor:
-    return TeamSupervisor(
-        id=row["id"],
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        team=row["team"],
-        supervisor=row["supervisor"],
-    )
+    return _from_columns(TeamSupervisor, row)
 
 
 def exchange_rate_row(r: StoredExchangeRate) -> RowDict:
@@ -606,16 +488,7 @@ def exchange_rate_row(r: StoredExchangeRate) -> RowDict:
 
 
 def exchange_rate_from_row(row: Row, _: Sequence[Row] = ()) -> StoredExchangeRate:
-    return StoredExchangeRate(
-        id=row["id"],
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        base=row["base"],
-        currency=row["currency"],
-        on=row["on"],
-        rate=row["rate"],
-    )
+    return _from_columns(StoredExchangeRate, row)
 
 
 def resource_request_row(r: ResourceRequest) -> RowDict:
@@ -638,34 +511,11 @@ def resource_request_row(r: ResourceRequest) -> RowDict:
 
 
 def resource_request_from_row(row: Row, _: Sequence[Row] = ()) -> ResourceRequest:
-    return ResourceRequest(
-        id=row["id"],
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        opportunity_id=row["opportunity_id"],
-        customer_id=row["customer_id"],
-        department=row["department"],
-        request=row["request"],
-        requested_by=row["requested_by"],
-        owner=row["owner"],
-        respond_by=row["respond_by"],
-        status=row["status"],
-        answer=row["answer"],
-        answered_at=row["answered_at"],
-    )
+    return _from_columns(ResourceRequest, row)
 
 
 def rep_assignment_from_row(row: Row, _: Sequence[Row] = ()) -> RepAssignment:
-    return RepAssignment(
-        id=row["id"],
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        rep=row["rep"],
-        last_assigned_at=row["last_assigned_at"],
-        last_opportunity_id=row["last_opportunity_id"],
-    )
+    return _from_columns(RepAssignment, row)
 
 
 def receipt_row(r: Receipt) -> RowDict:
@@ -688,20 +538,7 @@ def receipt_row(r: Receipt) -> RowDict:
 
 
 def receipt_from_row(row: Row, _: Sequence[Row] = ()) -> Receipt:
-    return Receipt(
-        id=row["id"],
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        contract_id=row["contract_id"],
-        customer_id=row["customer_id"],
-        amount=Money(row["amount"], row["currency"]),
-        received_at=row["received_at"],
-        method=row["method"],
-        handler=row["handler"],
-        account=row["account"],
-        reference=row["reference"],
-    )
+    return _from_columns(Receipt, row, amount=Money(row["amount"], row["currency"]))
 
 
 # -- audit ---------------------------------------------------------------------------------
@@ -721,16 +558,7 @@ def audit_row(e: AuditEntry) -> RowDict:
 
 
 def audit_from_row(row: Row) -> AuditEntry:
-    return AuditEntry(
-        id=row["id"],
-        at=row["at"],
-        actor=row["actor"],
-        action=row["action"],
-        entity_type=row["entity_type"],
-        entity_id=row["entity_id"],
-        customer_id=row["customer_id"],
-        changes=row["changes"],
-    )
+    return _from_columns(AuditEntry, row)
 
 
 MAPPINGS: Mapping[str, EntityMapping] = {
