@@ -72,7 +72,9 @@ def sql_backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
         backend.drop()
 
 
-def _sql_url(name: str, tmp: Path) -> str:
+def sql_url(name: str, tmp: Path) -> str:
+    """The URL of SQL backend ``name``: a SQLite file in ``tmp``, or the server's URL from its
+    environment variable (the test is skipped, saying so, when that is not set)."""
     if name == "sqlite":
         return f"sqlite:///{tmp / 'pycrm-tests.db'}"
     url = os.environ.get(SERVER_URLS[name])
@@ -86,7 +88,7 @@ def sql_backend(
 ) -> SqlBackend:
     """The run's schema on SQL backend ``name`` (skips when its URL is not set)."""
     if name not in sql_backends:
-        sql_backends[name] = SqlBackend(_sql_url(name, tmp_path_factory.mktemp(name)))
+        sql_backends[name] = SqlBackend(sql_url(name, tmp_path_factory.mktemp(name)))
     return sql_backends[name]
 
 

@@ -8,7 +8,6 @@ on tables with a prefix of its own and drops them afterwards.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -23,6 +22,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.pool import NullPool
 
+from conftest import sql_url
 from pycrm.contracts import (
     ApprovalPolicy,
     PaymentPlan,
@@ -54,8 +54,6 @@ from pycrm.storage.sqlalchemy import SqlStore, Tables, current_revision, define_
 from pycrm.storage.sqlalchemy.migrate import MIGRATIONS, alembic_config, head_revision
 from pycrm.storage.sqlalchemy.types import Amount, UtcDateTime
 
-SERVER_URLS = {"postgres": "PYCRM_TEST_POSTGRES_URL", "mysql": "PYCRM_TEST_MYSQL_URL"}
-
 NOW = datetime(2026, 3, 2, 9, 30, 15, 123456, tzinfo=timezone.utc)
 CST = timezone(timedelta(hours=8))
 
@@ -65,13 +63,7 @@ CST = timezone(timedelta(hours=8))
 
 @pytest.fixture(params=["sqlite", "postgres", "mysql"])
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    name: str = request.param
-    if name == "sqlite":
-        return f"sqlite:///{tmp_path / 'crm.db'}"
-    value = os.environ.get(SERVER_URLS[name])
-    if not value:
-        pytest.skip(f"{SERVER_URLS[name]} is not set; the {name} SQL store tests are skipped")
-    return value
+    return sql_url(request.param, tmp_path)
 
 
 @pytest.fixture
@@ -307,10 +299,8 @@ def test_migration_creates_exactly_what_define_tables_describes(url: str, prefix
         drop_pycrm_tables(url, prefix)
 
 
-def test_schema_on_postgres(prefix: str) -> None:
-    url = os.environ.get(SERVER_URLS["postgres"])
-    if not url:
-        pytest.skip(f"{SERVER_URLS['postgres']} is not set; the postgres schema test is skipped")
+def test_schema_on_postgres(prefix: str, tmp_path: Path) -> None:
+    url = sql_url("postgres", tmp_path)
     schema = f"s{uuid4().hex[:8]}"
     admin = sa.create_engine(url, poolclass=NullPool)
     with admin.begin() as conn:
