@@ -18,6 +18,8 @@ from pycrm.pipeline import AssignmentRules, Lead, Opportunity, StageMachine
 from pycrm.pipeline import builtin as builtin_pipelines
 from pycrm.plugins import (
     PluginLoadError,
+    call_implementation,
+    implementations,
     load_entrypoint_plugins,
     new_plugin_manager,
     register_plugins,
@@ -179,8 +181,8 @@ class CRM:
             "context": dict(context or {}),
         }
         refusals: dict[str, str] = {}
-        for impl in reversed(self.plugins.hook.pycrm_validate_stage_change.get_hookimpls()):
-            message = impl.function(*(arguments[name] for name in impl.argnames))
+        for impl in implementations(self.plugins.hook.pycrm_validate_stage_change):
+            message = call_implementation(impl, arguments)
             if message:
                 refusals[impl.plugin_name] = str(message)
         return refusals
@@ -203,14 +205,14 @@ class CRM:
     def _deliver(self, events: list[DomainEvent]) -> None:
         # Called after commit: the changes are durable, so one failing plugin must neither
         # undo them nor keep the event from the other plugins.
-        impls = list(reversed(self.plugins.hook.pycrm_event.get_hookimpls()))
+        impls = implementations(self.plugins.hook.pycrm_event)
         if not impls:
             return
         for event in events:
             arguments = {"event": event, "crm": self}
             for impl in impls:
                 try:
-                    impl.function(*(arguments[name] for name in impl.argnames))
+                    call_implementation(impl, arguments)
                 except Exception:
                     log.exception("plugin %r failed on %s", impl.plugin_name, event.name)
 

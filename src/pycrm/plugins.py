@@ -7,7 +7,7 @@ plugins. Built-in parts register through these same hooks.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +18,6 @@ from pycrm.domain import DomainEvent
 from pycrm.errors import PluginError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from pycrm.crm import CRM
     from pycrm.notify import NotificationChannel
     from pycrm.pipeline import AssignmentRules, Lead, Opportunity, StageMachine
@@ -180,6 +178,18 @@ def load_entrypoint_plugins(
             log.warning("skipping pycrm plugin %r: %s", entry_point.name, message)
             failures.append(PluginLoadError(entry_point.name, message))
     return failures
+
+
+def implementations(hook: Any) -> list[Any]:
+    """A hook's implementations in the order pluggy itself calls them (last registered
+    first), for callers that must call each on its own: to isolate failures or to know which
+    plugin answered."""
+    return list(reversed(hook.get_hookimpls()))
+
+
+def call_implementation(implementation: Any, arguments: Mapping[str, Any]) -> Any:
+    """Call one implementation with the arguments it asks for, as pluggy would."""
+    return implementation.function(*(arguments[name] for name in implementation.argnames))
 
 
 def _entry_points(group: str) -> list[EntryPoint]:
