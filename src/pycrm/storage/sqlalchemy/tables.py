@@ -151,6 +151,39 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
             sa.PrimaryKeyConstraint("id", name=name(f"{short}_pk")),
         ]
 
+    def child_of(short: str, parent_column: str, parent: sa.Table, seq: str) -> list[SchemaItem]:
+        """The key every child table shares: its parent, a position, and the customer."""
+        return [
+            sa.Column(parent_column, id_type(), nullable=False),
+            sa.Column(seq, sa.Integer(), nullable=False),
+            sa.Column("customer_id", id_type(), nullable=False),
+            sa.PrimaryKeyConstraint(parent_column, seq, name=name(f"{short}_pk")),
+            fk(short, parent_column, parent, ondelete="CASCADE"),
+            fk(short, "customer_id", customers),
+            ix(short, "customer_id"),
+        ]
+
+    def line_columns() -> list[SchemaItem]:
+        """A product line of an order or a contract."""
+        return [
+            sa.Column("sku", sa.String(64), nullable=True),
+            sa.Column("description", sa.String(400), nullable=False),
+            sa.Column("quantity", Amount(min_places=0), nullable=False),
+            sa.Column("unit_price_amount", Amount(), nullable=False),
+            sa.Column("unit_price_currency", sa.String(3), nullable=False),
+        ]
+
+    def visit_columns() -> list[SchemaItem]:
+        """One visit of a stage history (opportunity stages, contract approvals)."""
+        return [
+            sa.Column("stage", sa.String(64), nullable=False),
+            sa.Column("entered_at", UtcDateTime(), nullable=False),
+            sa.Column("entered_by", sa.String(120), nullable=False),
+            sa.Column("left_at", UtcDateTime(), nullable=True),
+            sa.Column("left_by", sa.String(120), nullable=True),
+            sa.Column("reason", sa.Text(), nullable=True),
+        ]
+
     def fk(short: str, column: str, target: sa.Table, **kw: Any) -> sa.ForeignKeyConstraint:
         return sa.ForeignKeyConstraint(
             [column], [target.c.id], name=name(f"{short}_{column}_fk"), **kw
@@ -278,18 +311,8 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
     )
     order_lines = table(
         "order_lines",
-        sa.Column("order_id", id_type(), nullable=False),
-        sa.Column("line_no", sa.Integer(), nullable=False),
-        sa.Column("customer_id", id_type(), nullable=False),
-        sa.Column("sku", sa.String(64), nullable=True),
-        sa.Column("description", sa.String(400), nullable=False),
-        sa.Column("quantity", Amount(min_places=0), nullable=False),
-        sa.Column("unit_price_amount", Amount(), nullable=False),
-        sa.Column("unit_price_currency", sa.String(3), nullable=False),
-        sa.PrimaryKeyConstraint("order_id", "line_no", name=name("order_lines_pk")),
-        fk("order_lines", "order_id", orders, ondelete="CASCADE"),
-        fk("order_lines", "customer_id", customers),
-        ix("order_lines", "customer_id"),
+        *child_of("order_lines", "order_id", orders, "line_no"),
+        *line_columns(),
         rowid=False,
     )
     opportunities = table(
@@ -331,19 +354,8 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
     )
     opportunity_stage_visits = table(
         "opportunity_stage_visits",
-        sa.Column("opportunity_id", id_type(), nullable=False),
-        sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column("customer_id", id_type(), nullable=False),
-        sa.Column("stage", sa.String(64), nullable=False),
-        sa.Column("entered_at", UtcDateTime(), nullable=False),
-        sa.Column("entered_by", sa.String(120), nullable=False),
-        sa.Column("left_at", UtcDateTime(), nullable=True),
-        sa.Column("left_by", sa.String(120), nullable=True),
-        sa.Column("reason", sa.Text(), nullable=True),
-        sa.PrimaryKeyConstraint("opportunity_id", "seq", name=name("opportunity_stage_visits_pk")),
-        fk("opportunity_stage_visits", "opportunity_id", opportunities, ondelete="CASCADE"),
-        fk("opportunity_stage_visits", "customer_id", customers),
-        ix("opportunity_stage_visits", "customer_id"),
+        *child_of("opportunity_stage_visits", "opportunity_id", opportunities, "seq"),
+        *visit_columns(),
         # (stage, entered_at): stage durations and conversion over a period, in plain SQL.
         ix("opportunity_stage_visits", "stage", "entered_at"),
         rowid=False,
@@ -383,51 +395,24 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
     )
     contract_lines = table(
         "contract_lines",
-        sa.Column("contract_id", id_type(), nullable=False),
-        sa.Column("line_no", sa.Integer(), nullable=False),
-        sa.Column("customer_id", id_type(), nullable=False),
-        sa.Column("sku", sa.String(64), nullable=True),
-        sa.Column("description", sa.String(400), nullable=False),
-        sa.Column("quantity", Amount(min_places=0), nullable=False),
-        sa.Column("unit_price_amount", Amount(), nullable=False),
-        sa.Column("unit_price_currency", sa.String(3), nullable=False),
-        sa.PrimaryKeyConstraint("contract_id", "line_no", name=name("contract_lines_pk")),
-        fk("contract_lines", "contract_id", contracts, ondelete="CASCADE"),
-        fk("contract_lines", "customer_id", customers),
-        ix("contract_lines", "customer_id"),
+        *child_of("contract_lines", "contract_id", contracts, "line_no"),
+        *line_columns(),
         rowid=False,
     )
     contract_instalments = table(
         "contract_instalments",
-        sa.Column("contract_id", id_type(), nullable=False),
-        sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column("customer_id", id_type(), nullable=False),
+        *child_of("contract_instalments", "contract_id", contracts, "seq"),
         sa.Column("due_on", sa.Date(), nullable=False),
         sa.Column("amount", Amount(), nullable=False),
         sa.Column("currency", sa.String(3), nullable=False),
-        sa.PrimaryKeyConstraint("contract_id", "seq", name=name("contract_instalments_pk")),
-        fk("contract_instalments", "contract_id", contracts, ondelete="CASCADE"),
-        fk("contract_instalments", "customer_id", customers),
-        ix("contract_instalments", "customer_id"),
         # (due_on): what falls due in a period, for collection lists, in plain SQL.
         ix("contract_instalments", "due_on"),
         rowid=False,
     )
     contract_approval_visits = table(
         "contract_approval_visits",
-        sa.Column("contract_id", id_type(), nullable=False),
-        sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column("customer_id", id_type(), nullable=False),
-        sa.Column("stage", sa.String(64), nullable=False),
-        sa.Column("entered_at", UtcDateTime(), nullable=False),
-        sa.Column("entered_by", sa.String(120), nullable=False),
-        sa.Column("left_at", UtcDateTime(), nullable=True),
-        sa.Column("left_by", sa.String(120), nullable=True),
-        sa.Column("reason", sa.Text(), nullable=True),
-        sa.PrimaryKeyConstraint("contract_id", "seq", name=name("contract_approval_visits_pk")),
-        fk("contract_approval_visits", "contract_id", contracts, ondelete="CASCADE"),
-        fk("contract_approval_visits", "customer_id", customers),
-        ix("contract_approval_visits", "customer_id"),
+        *child_of("contract_approval_visits", "contract_id", contracts, "seq"),
+        *visit_columns(),
         # (stage, entered_at): how long each approval level takes, in plain SQL.
         ix("contract_approval_visits", "stage", "entered_at"),
         rowid=False,
