@@ -8,10 +8,11 @@ from pycrm.domain.events import ChangeKind, DomainEvent
 from pycrm.domain.ids import new_id
 from pycrm.domain.interaction import Interaction, InteractionChannel
 from pycrm.domain.money import Money
-from pycrm.domain.order import Order, OrderLine, OrderStatus
+from pycrm.domain.order import PURCHASE_STATUSES, Order, OrderLine, OrderStatus
 from pycrm.domain.task import Task, TaskStatus, cancel_task, complete_task
 
 __all__ = [
+    "PURCHASE_STATUSES",
     "AuditEntry",
     "ChangeKind",
     "Contact",

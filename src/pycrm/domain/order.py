@@ -24,6 +24,11 @@ class OrderStatus(str, enum.Enum):
     REFUNDED = "refunded"
 
 
+PURCHASE_STATUSES = frozenset({OrderStatus.PENDING, OrderStatus.PAID, OrderStatus.FULFILLED})
+"""Order statuses that count as a purchase in spend, frequency, grading and RFM: every
+order except a cancelled or refunded one."""
+
+
 def _money(value: Any, field: attrs.Attribute) -> Money:  # type: ignore[type-arg]
     if not isinstance(value, Money):
         raise ValidationError(field.name, f"expected Money, got {type(value).__name__}")
@@ -91,6 +96,11 @@ class Order(Entity):
                 raise ValidationError(
                     "total", f"is {self.total.amount} but the lines add up to {summed}"
                 )
+
+    @property
+    def is_purchase(self) -> bool:
+        """Whether the order counts as a purchase (see ``PURCHASE_STATUSES``)."""
+        return self.status in PURCHASE_STATUSES
 
     @classmethod
     def from_lines(

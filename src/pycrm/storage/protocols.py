@@ -63,6 +63,14 @@ class AuditTable(Protocol):
         ...
 
 
+class Analytics(Protocol):
+    """Set-based reads over one transaction's data: segments, grades, RFM.
+
+    Each method answers in one pass where the data lives (SQL on SQL stores), and sees the
+    transaction's own uncommitted changes, so both stores give the same answers.
+    """
+
+
 class StoreTransaction(Protocol):
     """One unit of work: everything done through it commits or rolls back together."""
 
@@ -72,6 +80,11 @@ class StoreTransaction(Protocol):
 
     @property
     def audit(self) -> AuditTable: ...
+
+    @property
+    def analytics(self) -> Analytics:
+        """Set-based reads over this transaction's data (see :class:`Analytics`)."""
+        ...
 
     def commit(self) -> None:
         """Make every change durable. May raise ``ConcurrencyConflict``."""

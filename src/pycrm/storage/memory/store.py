@@ -13,6 +13,7 @@ from typing import Any, Generic
 
 from pycrm.domain import AuditEntry
 from pycrm.errors import AlreadyExists, ConcurrencyConflict, ConfigurationError, SessionClosed
+from pycrm.storage.memory.analytics import MemoryAnalytics
 from pycrm.storage.protocols import E
 from pycrm.storage.spec import SPEC_BY_TYPE, EntitySpec
 
@@ -45,6 +46,7 @@ class MemoryTransaction:
         self._store = store
         self._tables = {name: MemoryTable[Any](self, SPEC_BY_TYPE[name]) for name in SPEC_BY_TYPE}
         self._audit_table = MemoryAuditTable(self)
+        self._analytics = MemoryAnalytics(self)
         self._callbacks: list[Callable[[], None]] = []
         self._open = True
 
@@ -60,6 +62,11 @@ class MemoryTransaction:
     def audit(self) -> MemoryAuditTable:
         self._check_open()
         return self._audit_table
+
+    @property
+    def analytics(self) -> MemoryAnalytics:
+        self._check_open()
+        return self._analytics
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._callbacks.append(callback)

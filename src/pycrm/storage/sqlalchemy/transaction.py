@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine, NestedTransaction
 
 from pycrm.errors import SessionClosed
+from pycrm.storage.sqlalchemy.analytics import SqlAnalytics
 from pycrm.storage.sqlalchemy.hooks import HostCommitHooks
 from pycrm.storage.sqlalchemy.repository import SqlAuditTable, SqlEntityTable, TableSet
 from pycrm.storage.sqlalchemy.sqlite import ensure_transaction
@@ -44,6 +45,7 @@ class SqlTransaction:
         self._open = True
         self._entity_tables: dict[str, SqlEntityTable[Any]] = {}
         self._audit = SqlAuditTable(conn, tables)
+        self._analytics = SqlAnalytics(conn, tables.tables)
 
     @property
     def connection(self) -> Connection:
@@ -72,6 +74,11 @@ class SqlTransaction:
     def audit(self) -> SqlAuditTable:
         self._check_open()
         return self._audit
+
+    @property
+    def analytics(self) -> SqlAnalytics:
+        self._check_open()
+        return self._analytics
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._callbacks.append(callback)
