@@ -4,6 +4,7 @@ Everything public is importable from here; submodules are implementation details
 documentation names them (``pycrm.testing``, ``pycrm.storage``).
 """
 
+from pycrm import rfm as rfm
 from pycrm.clock import Clock, FixedClock, SystemClock
 from pycrm.contracts import (
     ApprovalPolicy,
@@ -141,6 +142,15 @@ from pycrm.pipeline import start as start_stage
 from pycrm.pipeline import train as train_win_model
 from pycrm.plugins import ENTRY_POINT_GROUP, PluginLoadError, hookimpl, hookspec
 from pycrm.rates import load_rates
+from pycrm.rfm import (
+    RfmRow,
+    RfmTable,
+    Segmentation,
+    SegmentedRow,
+    SegmentRule,
+    SegmentSummary,
+    ValueClass,
+)
 from pycrm.session import AuditLog, Repository, Session
 from pycrm.storage import MemoryStore, Store
 from pycrm.storage.sqlalchemy import SqlStore, Tables, define_tables
@@ -214,8 +224,14 @@ __all__ = [
     "Repository",
     "RequestStatus",
     "ResourceRequest",
+    "RfmRow",
+    "RfmTable",
     "ScoreContribution",
     "ScoredOpportunity",
+    "SegmentRule",
+    "SegmentSummary",
+    "Segmentation",
+    "SegmentedRow",
     "Session",
     "SessionClosed",
     "SqlStore",
@@ -236,6 +252,7 @@ __all__ = [
     "TeamSupervisor",
     "Transition",
     "ValidationError",
+    "ValueClass",
     "WinModel",
     "WinScore",
     "__version__",

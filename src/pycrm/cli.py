@@ -1,6 +1,7 @@
 """The ``pycrm`` command line (also ``python -m pycrm``).
 
 ``pycrm demo`` writes a SQLite file full of realistic sample data and prints a summary of it;
+``pycrm rfm URL`` prints the RFM segments and best customers of a database;
 ``pycrm db upgrade URL`` / ``pycrm db current URL`` run and inspect pycrm's migrations on a
 database a host manages. CRMs opened here load the ``pycrm`` entry-point plugins, reporting a
 broken plugin as a warning instead of failing.
@@ -17,6 +18,7 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
@@ -179,6 +181,61 @@ def run_db_current(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- rfm -----------------------------------------------------------------------------------
+
+
+def _as_of(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+
+
+def run_rfm(args: argparse.Namespace) -> int:
+    """``pycrm rfm``: the segment summary, then the best customers by R + F + M."""
+    from pycrm.grading.rfm import format_summary, format_table
+
+    try:
+        with open_crm(args.url, plugins=args.plugins) as crm:
+            table = crm.rfm(args.as_of, bins=args.bins, currency=args.currency)
+            names = {}
+            if len(table):
+                best = sorted(table, key=lambda row: (-(row.r + row.f + row.m), -row.monetary))
+                shown = [row.customer_id for row in best[: args.top]]
+                with crm.session() as s:
+                    names = {c.id: c.name for c in map(s.customers.get_or_none, shown) if c}
+    except _database_errors() as exc:
+        raise CommandFailed(f"cannot read {_display_url(args.url)}: {exc}") from exc
+    currency = f" in {args.currency.upper()}" if args.currency else ""
+    _write(
+        sys.stdout,
+        f"RFM of {len(table):,} customers as of {table.as_of.isoformat()}{currency}, "
+        f"{table.bins} bins\n\n",
+    )
+    if not len(table):
+        _write(sys.stdout, "no purchases up to then\n")
+        return 0
+    _write(sys.stdout, format_summary(table.summary()) + "\n\n")
+    segments = {item.customer_id: item for item in table.segmented()}
+    rows = [
+        (
+            row.customer_id,
+            names.get(row.customer_id, ""),
+            segments[row.customer_id].segment,
+            str(row.recency_days),
+            str(row.frequency),
+            f"{row.monetary:,.2f}",
+            row.code,
+        )
+        for row in (table[customer] for customer in shown)
+    ]
+    headers = ("customer", "name", "segment", "days", "orders", "spend", "rfm")
+    _write(sys.stdout, f"top {len(rows)} customers\n")
+    _write(sys.stdout, format_table(headers, rows, right=3) + "\n")
+    return 0
+
+
 # -- parser --------------------------------------------------------------------------------
 
 
@@ -195,7 +252,9 @@ def _add_table_options(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pycrm",
-        description="pycrm, an embeddable CRM library: sample data and database maintenance.",
+        description=(
+            "pycrm, an embeddable CRM library: sample data, RFM segments and database maintenance."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"pycrm {__version__}")
     parser.add_argument(
@@ -257,6 +316,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_table_options(current)
     current.set_defaults(handler=run_db_current)
+
+    rfm = commands.add_parser(
+        "rfm",
+        help="print RFM segments and the best customers of a database",
+        description=(
+            "Score every customer by recency, frequency and monetary value of their "
+            "purchases (one query in the database) and print the customers and spend per "
+            "segment, then the best customers."
+        ),
+    )
+    rfm.add_argument("url", help="SQLAlchemy database URL, e.g. sqlite:///crm.db")
+    rfm.add_argument(
+        "--as-of",
+        type=_as_of,
+        default=None,
+        help="score as of this ISO date or time, UTC unless it has an offset (default: now)",
+    )
+    rfm.add_argument(
+        "--bins", type=_positive_int, default=5, help="scores run 1..N (default: %(default)s)"
+    )
+    rfm.add_argument(
+        "--currency",
+        default=None,
+        help="count only orders in this currency (default: every order, summed as numbers)",
+    )
+    rfm.add_argument(
+        "--top",
+        type=_positive_int,
+        default=10,
+        help="how many of the best customers to list (default: %(default)s)",
+    )
+    rfm.set_defaults(handler=run_rfm)
     return parser
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,7 @@ from pycrm.clock import Clock, SystemClock
 from pycrm.domain import DomainEvent
 from pycrm.domain import _convert as conv
 from pycrm.errors import ConfigurationError, PluginError, ValidationError
+from pycrm.grading.rfm import DEFAULT_BINS, RfmTable
 from pycrm.notify import NotificationChannel
 from pycrm.pipeline import AssignmentRules, Lead, Opportunity, StageMachine
 from pycrm.pipeline import builtin as builtin_pipelines
@@ -121,6 +123,25 @@ class CRM:
         actor = conv.check_text(actor, "actor", max_length=120, required=True) or "system"
         tx = self.store.begin(connection=connection)
         return Session(self, tx, actor=actor, deliver=self._deliver)
+
+    def rfm(
+        self,
+        as_of: datetime | None = None,
+        *,
+        bins: int = DEFAULT_BINS,
+        currency: str | None = None,
+    ) -> RfmTable:
+        """RFM scores of every customer's purchases up to ``as_of`` (default: the clock's
+        now), in one set-based query on SQL stores; equal to :func:`pycrm.rfm.score` on the
+        same purchases.
+
+        Without ``currency`` every purchase's total is summed as a plain number, whatever
+        its currency: a shop selling in several currencies passes ``currency=``. Cancelled
+        and refunded orders do not count. Runs in a session of its own; use
+        :meth:`Session.rfm` to include a session's uncommitted orders.
+        """
+        with self.session() as session:
+            return session.rfm(as_of, bins=bins, currency=currency)
 
     def upgrade(self, revision: str = "head") -> None:
         """Bring pycrm's tables to ``revision`` with the shipped migrations (SQL stores only)."""

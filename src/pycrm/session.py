@@ -30,6 +30,7 @@ from pycrm.domain import (
 from pycrm.domain import _convert as conv
 from pycrm.domain.audit import diff, masked_changes, snapshot
 from pycrm.errors import ConcurrencyConflict, NotFound, SessionClosed, ValidationError
+from pycrm.grading.rfm import DEFAULT_BINS, RfmTable, check_as_of, check_bins, check_currency
 from pycrm.leads import DEFAULT_CURRENCY, CapturedLead, assign_opportunity, capture_lead
 from pycrm.paging import Page
 from pycrm.pipeline import (
@@ -411,6 +412,26 @@ class Session:
     def load_rates(self, base: str) -> ExchangeRates:
         """The stored rate table into ``base`` (see :func:`pycrm.load_rates`)."""
         return load_rates(self, base)
+
+    def rfm(
+        self,
+        as_of: datetime | None = None,
+        *,
+        bins: int = DEFAULT_BINS,
+        currency: str | None = None,
+    ) -> RfmTable:
+        """RFM scores of every customer's purchases up to ``as_of`` (default: now), computed
+        where the data is and including this session's uncommitted orders.
+
+        Without ``currency`` every purchase's total is summed as a plain number, whatever
+        its currency: a shop selling in several currencies passes ``currency=``. Cancelled
+        and refunded orders do not count. See :mod:`pycrm.rfm`.
+        """
+        self._check_open()
+        when = self.now if as_of is None else check_as_of(as_of)
+        return self._tx.analytics.rfm(
+            as_of=when, bins=check_bins(bins), currency=check_currency(currency)
+        )
 
     def capture_lead(
         self,

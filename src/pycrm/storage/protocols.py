@@ -9,9 +9,11 @@ and finds. ``pycrm.testing.StoreContract`` checks a backend against these promis
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from pycrm.domain import AuditEntry, Entity
+from pycrm.grading.rfm import RfmTable
 
 E = TypeVar("E", bound=Entity)
 
@@ -69,6 +71,12 @@ class Analytics(Protocol):
     Each method answers in one pass where the data lives (SQL on SQL stores), and sees the
     transaction's own uncommitted changes, so both stores give the same answers.
     """
+
+    def rfm(self, *, as_of: datetime, bins: int, currency: str | None) -> RfmTable:
+        """RFM scores of every customer with purchases at or before ``as_of`` (see
+        :func:`pycrm.rfm.score`, which the answer must equal). With ``currency``, only
+        orders in that currency count; without, every purchase's total is summed as is."""
+        ...
 
 
 class StoreTransaction(Protocol):

@@ -6,7 +6,11 @@ return on the same data.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
+
+from pycrm.domain import Order
+from pycrm.grading.rfm import RfmTable, score
 
 if TYPE_CHECKING:
     from pycrm.storage.memory.store import MemoryTransaction
@@ -17,3 +21,12 @@ class MemoryAnalytics:
 
     def __init__(self, tx: MemoryTransaction) -> None:
         self._tx = tx
+
+    def rfm(self, *, as_of: datetime, bins: int, currency: str | None) -> RfmTable:
+        orders: list[Order] = self._tx.table(Order.ENTITY_TYPE)._visible()
+        purchases = (
+            (order.customer_id, order.placed_at, order.total.amount)
+            for order in orders
+            if order.is_purchase and (currency is None or order.total.currency == currency)
+        )
+        return score(purchases, as_of=as_of, bins=bins)

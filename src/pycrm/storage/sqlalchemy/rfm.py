@@ -1,0 +1,144 @@
+"""RFM in one SQL query: aggregation, whole-day recency and ``RANK()`` scores in the database.
+
+The answer must equal :func:`pycrm.grading.rfm.score` on the same purchases, on SQLite,
+PostgreSQL and MariaDB alike, so two things are done with care:
+
+* Recency is ``floor((as_of - last purchase) / 1 day)``. Instead of dividing a duration
+  (floating point on SQLite, rounded decimals on MariaDB) it is the difference of the two
+  calendar dates, less one when the last purchase's time of day is later than ``as_of``'s.
+  Both values are naive UTC in the database, so there is no DST or session time zone.
+* Scores are ``1 + bins * (rank - 1) DIV n`` in integers: MariaDB's ``/`` rounds decimals
+  to four places, which can push ``4.99995`` up to ``5``, so it gets ``DIV`` there.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
+
+from pycrm.domain import PURCHASE_STATUSES
+from pycrm.grading.rfm import RfmRow, RfmTable, check_as_of, check_bins
+from pycrm.storage.sqlalchemy.tables import Tables
+from pycrm.storage.sqlalchemy.types import UtcDateTime
+
+_MYSQL = ("mysql", "mariadb")
+
+
+def _whole_days(dialect: str, later: Any, earlier: Any) -> ColumnElement[int]:
+    """Calendar days from ``earlier``'s date to ``later``'s (both naive UTC datetimes)."""
+    if dialect == "sqlite":
+        # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff'; julianday of a date is an exact x.5.
+        return sa.cast(
+            sa.func.julianday(sa.func.substr(later, 1, 10))
+            - sa.func.julianday(sa.func.substr(earlier, 1, 10)),
+            sa.Integer,
+        )
+    if dialect in _MYSQL:
+        return sa.func.datediff(later, earlier, type_=sa.Integer)
+    return sa.type_coerce(sa.cast(later, sa.Date) - sa.cast(earlier, sa.Date), sa.Integer)
+
+
+def _time_of_day(dialect: str, value: Any) -> ColumnElement[Any]:
+    """The time of day of a naive UTC datetime, comparable with ``>`` to microseconds."""
+    if dialect == "sqlite":
+        return sa.func.substr(value, 12)  # 'HH:MM:SS.ffffff' sorts as text
+    if dialect in _MYSQL:
+        return sa.func.time(value)
+    return sa.cast(value, sa.Time)
+
+
+def _int_div(dialect: str, left: Any, right: Any) -> ColumnElement[int]:
+    if dialect in _MYSQL:
+        return sa.type_coerce(left, sa.Integer).op("DIV", return_type=sa.Integer)(right)
+    # Integer operands: SQLite and PostgreSQL truncate, which is floor for these
+    # non-negative values.
+    return sa.type_coerce(left, sa.Integer) // sa.type_coerce(right, sa.Integer)
+
+
+def rfm_query(
+    tables: Tables,
+    dialect: str,
+    *,
+    as_of: datetime,
+    bins: int,
+    currency: str | None = None,
+) -> sa.Select[Any]:
+    """The RFM select: one row per customer with purchases at or before ``as_of``."""
+    orders = tables.orders
+    when = sa.literal(as_of, UtcDateTime())
+    conditions = [
+        orders.c.status.in_(sorted(status.value for status in PURCHASE_STATUSES)),
+        orders.c.placed_at <= when,
+    ]
+    if currency is not None:
+        conditions.append(orders.c.total_currency == currency)
+    per_customer = (
+        sa.select(
+            orders.c.customer_id,
+            sa.func.max(orders.c.placed_at).label("last_at"),
+            sa.func.count().label("frequency"),
+            sa.func.sum(orders.c.total_amount).label("monetary"),
+        )
+        .where(*conditions)
+        .group_by(orders.c.customer_id)
+        .subquery("per_customer")
+    )
+    last = per_customer.c.last_at
+    late = sa.case(
+        (_time_of_day(dialect, last) > _time_of_day(dialect, when), 1),
+        else_=0,
+    )
+    measured = sa.select(
+        per_customer.c.customer_id,
+        (_whole_days(dialect, when, last) - late).label("recency_days"),
+        per_customer.c.frequency,
+        per_customer.c.monetary,
+    ).subquery("measured")
+    n = sa.func.count().over()
+
+    def scored(order_by: Any) -> ColumnElement[int]:
+        rank = sa.func.rank().over(order_by=order_by)
+        return 1 + _int_div(dialect, bins * (rank - 1), n)
+
+    return sa.select(
+        measured.c.customer_id,
+        measured.c.recency_days,
+        measured.c.frequency,
+        measured.c.monetary,
+        scored(measured.c.recency_days.desc()).label("r"),
+        scored(measured.c.frequency.asc()).label("f"),
+        scored(measured.c.monetary.asc()).label("m"),
+    )
+
+
+def rfm(
+    connection: Connection,
+    tables: Tables,
+    *,
+    as_of: datetime,
+    bins: int,
+    currency: str | None = None,
+) -> RfmTable:
+    """Run :func:`rfm_query` on ``connection`` and return its rows as an :class:`RfmTable`."""
+    as_of = check_as_of(as_of)
+    bins = check_bins(bins)
+    query = rfm_query(tables, connection.dialect.name, as_of=as_of, bins=bins, currency=currency)
+    result = connection.execute(query)
+    rows = [
+        RfmRow(
+            customer_id=customer_id,
+            recency_days=int(recency),
+            frequency=int(frequency),
+            monetary=monetary if isinstance(monetary, Decimal) else Decimal(monetary),
+            r=int(r),
+            f=int(f),
+            m=int(m),
+        )
+        for customer_id, recency, frequency, monetary, r, f, m in result
+    ]
+    return RfmTable(rows, as_of=as_of, bins=bins)
