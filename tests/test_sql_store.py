@@ -183,6 +183,8 @@ def test_define_tables_on_a_host_metadata_with_prefix_and_schema() -> None:
         "erp_crm_team_supervisors",
         "erp_crm_exchange_rates",
         "erp_crm_resource_requests",
+        "erp_crm_points_entries",
+        "erp_crm_customer_grades",
         "erp_crm_audit_log",
     }
     assert set(metadata.tables) == {"host_invoices"} | {f"sales.{name}" for name in ours}
@@ -469,7 +471,7 @@ def test_instalments_and_approvals_are_rows_for_plain_sql(store: SqlStore) -> No
 def test_migrations_ship_their_template() -> None:
     assert (MIGRATIONS / "script.py.mako").is_file()
     assert (MIGRATIONS / "env.py").is_file()
-    assert head_revision() == "0005"
+    assert head_revision() == "0006"
 
 
 # -- types -----------------------------------------------------------------------------------

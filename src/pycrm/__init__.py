@@ -75,6 +75,16 @@ from pycrm.errors import (
     SessionClosed,
     ValidationError,
 )
+from pycrm.grading.grades import CustomerGrade
+from pycrm.grading.loyalty import (
+    EarnRule,
+    PointsEntry,
+    PointsKind,
+    available_points,
+    earn_for_order,
+    points_to_expire,
+)
+from pycrm.grading.loyalty import balance as points_balance
 from pycrm.leads import DEFAULT_CURRENCY as DEFAULT_LEAD_CURRENCY
 from pycrm.leads import CapturedLead
 from pycrm.notify import Notification, NotificationChannel
@@ -179,11 +189,13 @@ __all__ = [
     "ContractNumbering",
     "ContractStatus",
     "Customer",
+    "CustomerGrade",
     "CustomerKind",
     "DealReview",
     "DealReviewed",
     "DeliveryStatus",
     "DomainEvent",
+    "EarnRule",
     "Entity",
     "Escalation",
     "ExchangeRate",
@@ -216,6 +228,8 @@ __all__ = [
     "PermissionDenied",
     "PluginError",
     "PluginLoadError",
+    "PointsEntry",
+    "PointsKind",
     "Priority",
     "PycrmError",
     "Receipt",
@@ -264,6 +278,7 @@ __all__ = [
     "answer_request",
     "approval_machine",
     "approve_contract",
+    "available_points",
     "cancel_task",
     "choose_rep",
     "complete_contract",
@@ -273,6 +288,7 @@ __all__ = [
     "define_tables",
     "deliver",
     "draft_contract",
+    "earn_for_order",
     "escalation_for",
     "features_of",
     "forecast",
@@ -293,6 +309,8 @@ __all__ = [
     "overdue_instalments",
     "overdue_requests",
     "pending_approver_level",
+    "points_balance",
+    "points_to_expire",
     "receive_payment",
     "reject_contract",
     "renewal_reminder_date",

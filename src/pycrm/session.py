@@ -30,8 +30,11 @@ from pycrm.domain import (
 from pycrm.domain import _convert as conv
 from pycrm.domain.audit import diff, masked_changes, snapshot
 from pycrm.errors import ConcurrencyConflict, NotFound, SessionClosed, ValidationError
+from pycrm.grading.grades import CustomerGrade
+from pycrm.grading.loyalty import EarnRule, PointsEntry
 from pycrm.grading.rfm import DEFAULT_BINS, RfmTable, check_as_of, check_bins, check_currency
 from pycrm.leads import DEFAULT_CURRENCY, CapturedLead, assign_opportunity, capture_lead
+from pycrm.loyalty import earn_points, expire_points, points_balance, redeem_points
 from pycrm.paging import Page
 from pycrm.pipeline import (
     AssignmentRules,
@@ -340,6 +343,8 @@ class Session:
     team_supervisors: Repository[TeamSupervisor]
     exchange_rates: Repository[StoredExchangeRate]
     resource_requests: Repository[ResourceRequest]
+    points: Repository[PointsEntry]
+    customer_grades: Repository[CustomerGrade]
 
     def __init__(
         self,
@@ -367,6 +372,8 @@ class Session:
         self.team_supervisors = Repository(self, SPEC_BY_TYPE["team_supervisor"])
         self.exchange_rates = Repository(self, SPEC_BY_TYPE["exchange_rate"])
         self.resource_requests = Repository(self, SPEC_BY_TYPE["resource_request"])
+        self.points = Repository(self, SPEC_BY_TYPE["points_entry"])
+        self.customer_grades = Repository(self, SPEC_BY_TYPE["customer_grade"])
         self.audit = AuditLog(self)
 
     @property
@@ -461,6 +468,30 @@ class Session:
         Returns it unchanged when nobody is eligible. See :func:`pycrm.leads.assign_opportunity`.
         """
         return assign_opportunity(self, opportunity, rules, team=team, lead=lead)
+
+    def earn_points(self, order: Order, rule: EarnRule | None = None) -> PointsEntry | None:
+        """Write the loyalty points ``order`` earns, once per order however often asked.
+
+        See :func:`pycrm.loyalty.earn_points`; ``None`` when the order earns nothing.
+        """
+        return earn_points(self, order, rule)
+
+    def redeem_points(
+        self, customer: Customer | str, points: int, *, reason: str | None = None
+    ) -> PointsEntry:
+        """Spend a customer's points now; refused (nothing written) when they are short.
+
+        See :func:`pycrm.loyalty.redeem_points`.
+        """
+        return redeem_points(self, customer, points, reason=reason)
+
+    def points_balance(self, customer: Customer | str, *, as_of: datetime | None = None) -> int:
+        """The points a customer can spend at ``as_of`` (now when not given)."""
+        return points_balance(self, customer, as_of=as_of)
+
+    def expire_points(self, *, as_of: datetime | None = None) -> int:
+        """Write off every customer's points due by ``as_of``; returns how many expired."""
+        return expire_points(self, as_of=as_of)
 
     def next_contract_number(
         self, numbering: ContractNumbering | None = None, *, year: int | None = None

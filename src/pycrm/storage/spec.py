@@ -14,6 +14,8 @@ import attrs
 from pycrm.contracts import Contract, Receipt
 from pycrm.domain import Contact, Customer, Entity, Interaction, Order, Task
 from pycrm.domain import _convert as conv
+from pycrm.grading.grades import CustomerGrade
+from pycrm.grading.loyalty import PointsEntry
 from pycrm.pipeline import (
     Opportunity,
     RepAssignment,
@@ -166,6 +168,24 @@ SPECS: tuple[EntitySpec, ...] = (
         "receipts",
         frozenset({"contract_id", "customer_id"}),
         references={"contract_id": "contract", "customer_id": "customer"},
+    ),
+    EntitySpec(
+        "points_entry",
+        PointsEntry,
+        "points",
+        frozenset({"customer_id", "kind", "order_id", "source"}),
+        # ``source`` is the idempotency key: an order's points are earned once.
+        unique=("source",),
+        references={"customer_id": "customer", "order_id": "order"},
+    ),
+    EntitySpec(
+        "customer_grade",
+        CustomerGrade,
+        "customer_grades",
+        frozenset({"customer_id", "scheme", "grade", "key"}),
+        # ``key`` is scheme/customer_id: one grade per customer and scheme.
+        unique=("key",),
+        references={"customer_id": "customer"},
     ),
 )
 

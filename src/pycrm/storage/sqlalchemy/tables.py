@@ -60,6 +60,8 @@ TABLE_NAMES = (
     "team_supervisors",
     "exchange_rates",
     "resource_requests",
+    "points_entries",
+    "customer_grades",
     "audit_log",
 )
 """Unprefixed table names in creation order (parents before children)."""
@@ -90,6 +92,8 @@ class Tables:
     team_supervisors: sa.Table
     exchange_rates: sa.Table
     resource_requests: sa.Table
+    points_entries: sa.Table
+    customer_grades: sa.Table
     audit_log: sa.Table
 
     def __iter__(self) -> Iterator[sa.Table]:
@@ -488,6 +492,41 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         ix("resource_requests", "status", "respond_by"),
         ix("resource_requests", "department", "status"),
     )
+    points_entries = table(
+        "points_entries",
+        *bookkeeping("points_entries"),
+        sa.Column("customer_id", id_type(), nullable=False),
+        sa.Column("points", sa.BigInteger(), nullable=False),
+        sa.Column("kind", sa.String(8), nullable=False),
+        sa.Column("occurred_at", UtcDateTime(), nullable=False),
+        sa.Column("expires_at", UtcDateTime(), nullable=True),
+        sa.Column("order_id", id_type(), nullable=True),
+        # The idempotency key ("order:<id>"): the same earning is refused, not doubled.
+        sa.Column("source", sa.String(120), nullable=True),
+        sa.Column("reason", sa.String(400), nullable=True),
+        sa.UniqueConstraint("source", name=name("points_entries_source_uq")),
+        fk("points_entries", "customer_id", customers),
+        fk("points_entries", "order_id", orders),
+        # (customer_id, occurred_at): a customer's ledger in time order, for balances.
+        ix("points_entries", "customer_id", "occurred_at"),
+        ix("points_entries", "order_id"),
+    )
+    customer_grades = table(
+        "customer_grades",
+        *bookkeeping("customer_grades"),
+        # scheme/customer_id: 80 + 1 + 64 characters.
+        sa.Column("key", sa.String(145), nullable=False),
+        sa.Column("customer_id", id_type(), nullable=False),
+        sa.Column("scheme", sa.String(80), nullable=False),
+        sa.Column("grade", sa.String(40), nullable=True),
+        sa.Column("graded_at", UtcDateTime(), nullable=False),
+        sa.Column("next_follow_up_at", UtcDateTime(), nullable=True),
+        sa.UniqueConstraint("key", name=name("customer_grades_key_uq")),
+        fk("customer_grades", "customer_id", customers),
+        # (scheme, next_follow_up_at): the tick lists the follow-ups falling due per scheme.
+        ix("customer_grades", "scheme", "next_follow_up_at"),
+        ix("customer_grades", "customer_id", "scheme"),
+    )
     audit_log = table(
         "audit_log",
         sa.Column("id", id_type(), nullable=False),
@@ -526,5 +565,7 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         team_supervisors=team_supervisors,
         exchange_rates=exchange_rates,
         resource_requests=resource_requests,
+        points_entries=points_entries,
+        customer_grades=customer_grades,
         audit_log=audit_log,
     )

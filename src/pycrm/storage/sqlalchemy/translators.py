@@ -27,6 +27,8 @@ from pycrm.domain import (
     OrderLine,
     Task,
 )
+from pycrm.grading.grades import CustomerGrade
+from pycrm.grading.loyalty import PointsEntry
 from pycrm.pipeline import (
     DealReview,
     Opportunity,
@@ -541,6 +543,49 @@ def receipt_from_row(row: Row, _: Sequence[Row] = ()) -> Receipt:
     return _from_columns(Receipt, row, amount=Money(row["amount"], row["currency"]))
 
 
+# -- grading -------------------------------------------------------------------------------
+
+
+def points_entry_row(e: PointsEntry) -> RowDict:
+    return {
+        "id": e.id,
+        "version": e.version,
+        "created_at": e.created_at,
+        "updated_at": e.updated_at,
+        "customer_id": e.customer_id,
+        "points": e.points,
+        "kind": e.kind._value_,
+        "occurred_at": e.occurred_at,
+        "expires_at": e.expires_at,
+        "order_id": e.order_id,
+        "source": e.source,
+        "reason": e.reason,
+    }
+
+
+def points_entry_from_row(row: Row, _: Sequence[Row] = ()) -> PointsEntry:
+    return _from_columns(PointsEntry, row)
+
+
+def customer_grade_row(g: CustomerGrade) -> RowDict:
+    return {
+        "id": g.id,
+        "version": g.version,
+        "created_at": g.created_at,
+        "updated_at": g.updated_at,
+        "key": g.key,
+        "customer_id": g.customer_id,
+        "scheme": g.scheme,
+        "grade": g.grade,
+        "graded_at": g.graded_at,
+        "next_follow_up_at": g.next_follow_up_at,
+    }
+
+
+def customer_grade_from_row(row: Row, _: Sequence[Row] = ()) -> CustomerGrade:
+    return _from_columns(CustomerGrade, row)
+
+
 # -- audit ---------------------------------------------------------------------------------
 
 
@@ -629,6 +674,10 @@ MAPPINGS: Mapping[str, EntityMapping] = {
             "resource_requests",
             resource_request_row,
             resource_request_from_row,
+        ),
+        EntityMapping("points_entry", "points_entries", points_entry_row, points_entry_from_row),
+        EntityMapping(
+            "customer_grade", "customer_grades", customer_grade_row, customer_grade_from_row
         ),
     )
 }
