@@ -10,7 +10,8 @@ callable returning a fresh, empty store, and exposes ``TestCase``::
 
 Each hypothesis example gets a new store; the machine runs random sessions (adds, bulk adds,
 updates, stale updates, removals, sessions that fail half-way) through the public API and
-checks after every step that the store holds exactly what the model says.
+checks after every step that the store holds exactly what the model says, grades and loyalty
+points included.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from pycrm.errors import (
     NotFound,
     ValidationError,
 )
+from pycrm.grading.grades import CustomerGrade
+from pycrm.grading.loyalty import PointsEntry
 from pycrm.storage.protocols import Store
 from pycrm.testing import strategies as pst
 
@@ -59,6 +62,8 @@ class StoreContract(RuleBasedStateMachine):
         self.customers: dict[str, Customer] = {}
         self.contacts: dict[str, Contact] = {}
         self.orders: dict[str, Order] = {}
+        self.grades: dict[str, CustomerGrade] = {}
+        self.points: dict[str, PointsEntry] = {}
 
     def teardown(self) -> None:
         self.crm.close()
@@ -178,14 +183,63 @@ class StoreContract(RuleBasedStateMachine):
             stored = s.orders.add(order)
         self.orders[stored.id] = stored
 
+    @rule(
+        customer_id=customer_ids,
+        scheme=st.sampled_from(["value_tier", "churn"]),
+        grade=st.sampled_from([None, "A", "B"]),
+    )
+    def grade_customer(self, customer_id: str, scheme: str, grade: str | None) -> None:
+        """One stored grade per customer and scheme: the first is added, later ones update it,
+        and a second row for the same key is refused."""
+        self._tick()
+        if customer_id not in self.customers:
+            return
+        graded = CustomerGrade(
+            customer_id=customer_id, scheme=scheme, grade=grade, graded_at=self.clock.now()
+        )
+        current = self.grades.get(graded.key)
+        with self.crm.session(actor="contract") as s:
+            if current is None:
+                stored = s.customer_grades.add(graded)
+            else:
+                stored = s.customer_grades.update(
+                    current.evolve(grade=grade, graded_at=graded.graded_at)
+                )
+        self.grades[stored.key] = stored
+        try:
+            with self.crm.session(actor="contract") as s:
+                s.customer_grades.add(graded)
+        except AlreadyExists:
+            pass
+        else:
+            raise AssertionError("a second grade for one customer and scheme was accepted")
+
+    @rule(data=st.data())
+    def earn_points(self, data: st.DataObject) -> None:
+        """Earning on an order writes at most one entry, however often it is asked."""
+        self._tick()
+        if not self.orders:
+            return
+        order = self.orders[data.draw(st.sampled_from(sorted(self.orders)))]
+        if order.placed_at > self.clock.now():
+            return
+        with self.crm.session(actor="contract") as s:
+            entry = s.earn_points(order)
+            assert s.earn_points(order) == entry
+        if entry is not None:
+            assert self.points.get(entry.id, entry) == entry
+            self.points[entry.id] = entry
+
     @rule(customer_id=consumes(customer_ids))
     def remove_customer(self, customer_id: str) -> None:
         self._tick()
         current = self.customers.get(customer_id)
         if current is None:
             return
-        has_dependents = any(c.customer_id == customer_id for c in self.contacts.values()) or any(
-            o.customer_id == customer_id for o in self.orders.values()
+        has_dependents = any(
+            record.customer_id == customer_id
+            for records in (self.contacts, self.orders, self.grades, self.points)
+            for record in records.values()
         )
         try:
             with self.crm.session(actor="contract") as s:
@@ -222,6 +276,9 @@ class StoreContract(RuleBasedStateMachine):
             ]
             assert list(s.contacts.stream()) == [self.contacts[k] for k in sorted(self.contacts)]
             assert list(s.orders.stream()) == [self.orders[k] for k in sorted(self.orders)]
+            grades = sorted(self.grades.values(), key=lambda g: g.id)
+            assert list(s.customer_grades.stream()) == grades
+            assert list(s.points.stream()) == [self.points[k] for k in sorted(self.points)]
             for status in LifecycleStatus:
                 expected = sum(1 for c in self.customers.values() if c.status is status)
                 assert s.customers.count(status=status) == expected
