@@ -122,6 +122,11 @@ def test_hand_computed_table_on_the_store(crm: CRM) -> None:
     }
     assert table == reference(ids, FIXTURE, AS_OF)
     assert all(isinstance(row.monetary, Decimal) for row in table)
+    for row in table:
+        values = (row.recency_days, row.frequency, row.r, row.f, row.m)
+        assert all(type(value) is int for value in values), values
+    # Sums read as cents where they are whole cents, on every backend.
+    assert [str(table[ids[i]].monetary) for i in (0, 5, 8)] == ["30.00", "4.50", "12.3456"]
 
 
 def test_currency_bins_and_default_as_of(crm: CRM, clock: FixedClock) -> None:
