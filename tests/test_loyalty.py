@@ -344,7 +344,10 @@ def test_redeeming_expires_due_points_first_and_a_refusal_writes_nothing(
         assert info.value.field == "customer"
 
 
-def test_expire_points_writes_off_every_customer_due(crm: CRM, clock: FixedClock) -> None:
+def test_expire_points_writes_off_every_customer_due(
+    crm: CRM, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("pycrm.loyalty.HOLDERS_BATCH", 1)  # a page per customer with points
     rule = EarnRule(valid_for=relativedelta(months=1))
     with crm.session(actor="shop") as s:
         ids = []
@@ -364,6 +367,8 @@ def test_expire_points_writes_off_every_customer_due(crm: CRM, clock: FixedClock
         assert s.expire_points() == 0  # already written off
         assert [s.points_balance(i) for i in ids] == [0, 0, 0]
         assert s.points.count(kind="expire") == 2
+        assert s._tx.analytics.points_holders(after=None, limit=10) == sorted(ids[:2])
+        assert s._tx.analytics.points_holders(after=min(ids[:2]), limit=10) == [max(ids[:2])]
     with crm.session(actor="tick") as s:
         assert s.expire_points(as_of=START) == 0
 

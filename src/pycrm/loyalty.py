@@ -25,6 +25,9 @@ from pycrm.grading.loyalty import (
 if TYPE_CHECKING:
     from pycrm.session import Session
 
+HOLDERS_BATCH = 1000
+"""Customer ids read per query when expiring points."""
+
 
 def _customer_id(customer: Customer | str) -> str:
     if isinstance(customer, Customer):
@@ -102,16 +105,20 @@ def redeem_points(
 def expire_points(session: Session, *, as_of: datetime | None = None) -> int:
     """Write off every customer's points due by ``as_of`` (now when not given).
 
-    Walks the customers in batches and reads one customer's ledger at a time, so memory
-    stays bounded by the largest single ledger. Returns the number of points expired.
+    Walks only the customers that have points, a page of ids at a time, and reads one
+    customer's ledger at a time, so memory stays bounded by the largest single ledger.
+    Returns the number of points expired.
     """
     moment = _as_of(session, as_of)
     total = 0
-    for customer in session.customers.stream():
-        # One indexed query per customer (customer_id, occurred_at); none holds a ledger
-        # of another customer in memory.
-        entry = expiry(customer.id, _ledger(session, customer.id), as_of=moment)
-        if entry is not None:
-            session.points.add(entry)
-            total -= entry.points
-    return total
+    after: str | None = None
+    while True:
+        holders = session._tx.analytics.points_holders(after=after, limit=HOLDERS_BATCH)
+        for customer_id in holders:
+            entry = expiry(customer_id, _ledger(session, customer_id), as_of=moment)
+            if entry is not None:
+                session.points.add(entry)
+                total -= entry.points
+        if len(holders) < HOLDERS_BATCH:
+            return total
+        after = holders[-1]

@@ -78,6 +78,11 @@ class Analytics(Protocol):
         orders in that currency count; without, every purchase's total is summed as is."""
         ...
 
+    def points_holders(self, *, after: str | None, limit: int) -> list[str]:
+        """Up to ``limit`` ids of customers with loyalty points entries, in id order, greater
+        than ``after``: expiry walks only the customers it concerns, a page at a time."""
+        ...
+
 
 class StoreTransaction(Protocol):
     """One unit of work: everything done through it commits or rolls back together."""

@@ -30,3 +30,8 @@ class MemoryAnalytics:
             if order.is_purchase and (currency is None or order.total.currency == currency)
         )
         return score(purchases, as_of=as_of, bins=bins)
+
+    def points_holders(self, *, after: str | None, limit: int) -> list[str]:
+        entries = self._tx.table("points_entry")._visible()
+        holders = {e.customer_id for e in entries if after is None or e.customer_id > after}
+        return sorted(holders)[:limit]
