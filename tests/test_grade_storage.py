@@ -1,13 +1,20 @@
-"""Stored customer grades: one per customer and scheme, on every backend."""
+"""Stored customer grades (one per customer and scheme) and saved segments, on every backend."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 import pytest
 
-from pycrm import CRM, AlreadyExists, Customer, CustomerGrade, ValidationError
-from pycrm.storage.sqlalchemy.translators import customer_grade_from_row, customer_grade_row
+from pycrm import CRM, AlreadyExists, Customer, CustomerGrade, Segment, ValidationError
+from pycrm.grading.expr import Expr, F
+from pycrm.storage.sqlalchemy.translators import (
+    customer_grade_from_row,
+    customer_grade_row,
+    segment_from_row,
+    segment_row,
+)
 
 START = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
 
@@ -109,3 +116,51 @@ def test_one_grade_per_customer_and_scheme(crm: CRM) -> None:
                 CustomerGrade(customer_id="cus_missing", scheme="value_tier", graded_at=START)
             )
         assert info.value.field == "customer_id"
+
+
+# -- saved segments ---------------------------------------------------------------------------
+
+
+def _rule() -> Expr:
+    return (
+        (F.industry == "manufacturing")
+        & (F.spend(days=365) > Decimal("1000000"))
+        & ((F.days_since_interaction > 90) | F.days_since_interaction.is_null())
+    )
+
+
+def test_a_segment_takes_a_rule_or_its_data_and_nothing_else() -> None:
+    rule = _rule()
+    segment = Segment(name=" Big quiet factories ", rule=rule.to_data())
+    assert segment.name == "Big quiet factories"
+    assert segment.rule == rule
+    assert segment_from_row(segment_row(segment)) == segment
+    for bad in (None, "industry == 'x'", {"cmp": "=="}, {"field": "nope"}):
+        with pytest.raises(ValidationError) as info:
+            Segment(name="s", rule=bad)
+        assert info.value.field.startswith("rule")
+    with pytest.raises(ValidationError) as info:
+        Segment(name="x" * 121, rule=rule)
+    assert info.value.field == "name"
+    with pytest.raises(ValidationError) as info:
+        Segment(name="s", rule=rule, description="x" * 401)
+    assert info.value.field == "description"
+
+
+def test_segments_are_saved_by_unique_name_and_read_back_as_rules(crm: CRM) -> None:
+    rule = _rule()
+    with crm.session(actor="marketing") as s:
+        saved = s.segments.add(Segment(name="big-quiet", rule=rule, description="win back"))
+        s.segments.add(Segment(name="retail", rule=F.industry == "retail"))
+        assert [e.name for e in s.pending_events] == ["segment.created"] * 2
+    with crm.session(actor="marketing") as s:
+        (found,) = s.segments.list(name="big-quiet").items
+        assert found == saved
+        assert found.rule == rule
+        assert found.rule.to_data() == rule.to_data()
+        s.segments.update(found.evolve(rule=F.industry == "mining"))
+    with pytest.raises(AlreadyExists), crm.session(actor="marketing") as s:
+        s.segments.add(Segment(name="retail", rule=F.industry == "retail"))
+    with crm.session(actor="marketing") as s:
+        assert s.segments.count() == 2
+        assert s.segments.get(saved.id).rule == (F.industry == "mining")

@@ -185,6 +185,7 @@ def test_define_tables_on_a_host_metadata_with_prefix_and_schema() -> None:
         "erp_crm_resource_requests",
         "erp_crm_points_entries",
         "erp_crm_customer_grades",
+        "erp_crm_segments",
         "erp_crm_audit_log",
     }
     assert set(metadata.tables) == {"host_invoices"} | {f"sales.{name}" for name in ours}
@@ -198,6 +199,7 @@ def test_define_tables_on_a_host_metadata_with_prefix_and_schema() -> None:
             tables.rep_assignments,
             tables.team_supervisors,
             tables.exchange_rates,
+            tables.segments,
         )
         assert "customer_id" in table.c or table in keyed_elsewhere
         names = [c.name for c in table.constraints] + [i.name for i in table.indexes]

@@ -39,6 +39,7 @@ from pycrm.contracts import received as amount_received
 from pycrm.contracts import reject as reject_contract
 from pycrm.contracts import terminate as terminate_contract
 from pycrm.crm import CRM
+from pycrm.customers import CustomerRepository
 from pycrm.domain import (
     AuditEntry,
     ChangeKind,
@@ -75,6 +76,15 @@ from pycrm.errors import (
     SessionClosed,
     ValidationError,
 )
+from pycrm.grading.churn import ChurnPolicy, ChurnRisk, ChurnSignals
+from pycrm.grading.defaults import (
+    abc_scheme,
+    purchase_frequency_scheme,
+    spending_power_scheme,
+    tier_scheme,
+)
+from pycrm.grading.evaluate import CustomerFacts, Explanation, explain, matches
+from pycrm.grading.expr import Expr, F, as_expr
 from pycrm.grading.grades import CustomerGrade
 from pycrm.grading.loyalty import (
     EarnRule,
@@ -85,6 +95,8 @@ from pycrm.grading.loyalty import (
     points_to_expire,
 )
 from pycrm.grading.loyalty import balance as points_balance
+from pycrm.grading.schemes import Grade, GradeResult, GradeScheme
+from pycrm.grading.segment import Segment
 from pycrm.leads import DEFAULT_CURRENCY as DEFAULT_LEAD_CURRENCY
 from pycrm.leads import CapturedLead
 from pycrm.notify import Notification, NotificationChannel
@@ -152,6 +164,8 @@ from pycrm.pipeline import start as start_stage
 from pycrm.pipeline import train as train_win_model
 from pycrm.plugins import ENTRY_POINT_GROUP, PluginLoadError, hookimpl, hookspec
 from pycrm.rates import load_rates
+from pycrm.regrade import RegradeReport
+from pycrm.repository import Repository
 from pycrm.rfm import (
     RfmRow,
     RfmTable,
@@ -161,7 +175,7 @@ from pycrm.rfm import (
     SegmentSummary,
     ValueClass,
 )
-from pycrm.session import AuditLog, Repository, Session
+from pycrm.session import AuditLog, Session
 from pycrm.storage import MemoryStore, Store
 from pycrm.storage.sqlalchemy import SqlStore, Tables, define_tables
 
@@ -181,6 +195,9 @@ __all__ = [
     "AuditLog",
     "CapturedLead",
     "ChangeKind",
+    "ChurnPolicy",
+    "ChurnRisk",
+    "ChurnSignals",
     "Clock",
     "ConcurrencyConflict",
     "ConfigurationError",
@@ -189,8 +206,10 @@ __all__ = [
     "ContractNumbering",
     "ContractStatus",
     "Customer",
+    "CustomerFacts",
     "CustomerGrade",
     "CustomerKind",
+    "CustomerRepository",
     "DealReview",
     "DealReviewed",
     "DeliveryStatus",
@@ -200,10 +219,16 @@ __all__ = [
     "Escalation",
     "ExchangeRate",
     "ExchangeRates",
+    "Explanation",
+    "Expr",
+    "F",
     "FixedClock",
     "ForecastGroup",
     "GateRefused",
     "Gender",
+    "Grade",
+    "GradeResult",
+    "GradeScheme",
     "IllegalTransition",
     "Instalment",
     "InstalmentAllocation",
@@ -233,6 +258,7 @@ __all__ = [
     "Priority",
     "PycrmError",
     "Receipt",
+    "RegradeReport",
     "Rep",
     "RepAssignment",
     "Repository",
@@ -242,6 +268,7 @@ __all__ = [
     "RfmTable",
     "ScoreContribution",
     "ScoredOpportunity",
+    "Segment",
     "SegmentRule",
     "SegmentSummary",
     "Segmentation",
@@ -270,6 +297,7 @@ __all__ = [
     "WinModel",
     "WinScore",
     "__version__",
+    "abc_scheme",
     "activate_contract",
     "advance_opportunity",
     "advance_stage",
@@ -278,6 +306,7 @@ __all__ = [
     "answer_request",
     "approval_machine",
     "approve_contract",
+    "as_expr",
     "available_points",
     "cancel_task",
     "choose_rep",
@@ -290,6 +319,7 @@ __all__ = [
     "draft_contract",
     "earn_for_order",
     "escalation_for",
+    "explain",
     "features_of",
     "forecast",
     "forecast_by",
@@ -303,6 +333,7 @@ __all__ = [
     "load_rates",
     "mask_email",
     "mask_phone",
+    "matches",
     "next_contract_number",
     "open_opportunity",
     "outstanding",
@@ -311,6 +342,7 @@ __all__ = [
     "pending_approver_level",
     "points_balance",
     "points_to_expire",
+    "purchase_frequency_scheme",
     "receive_payment",
     "reject_contract",
     "renewal_reminder_date",
@@ -321,11 +353,13 @@ __all__ = [
     "score_opportunity",
     "set_delivery_status",
     "set_manual_probability",
+    "spending_power_scheme",
     "stage_deadline",
     "stale_since",
     "start_stage",
     "submit_for_approval",
     "terminate_contract",
+    "tier_scheme",
     "train_from_history",
     "train_win_model",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from decimal import Decimal
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,9 @@ from pycrm.clock import Clock, SystemClock
 from pycrm.domain import DomainEvent
 from pycrm.domain import _convert as conv
 from pycrm.errors import ConfigurationError, PluginError, ValidationError
+from pycrm.grading import builtin as builtin_schemes
 from pycrm.grading.rfm import DEFAULT_BINS, RfmTable
+from pycrm.grading.schemes import GradeScheme
 from pycrm.notify import NotificationChannel
 from pycrm.pipeline import AssignmentRules, Lead, Opportunity, StageMachine
 from pycrm.pipeline import builtin as builtin_pipelines
@@ -26,6 +29,7 @@ from pycrm.plugins import (
     new_plugin_manager,
     register_plugins,
 )
+from pycrm.regrade import REGRADE_BATCH, RegradeReport
 from pycrm.session import Session
 from pycrm.storage.memory import MemoryStore
 from pycrm.storage.protocols import Store
@@ -59,6 +63,7 @@ class CRM:
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.plugins: pluggy.PluginManager = new_plugin_manager()
         self.plugins.register(builtin_pipelines, name="pycrm.pipelines")
+        self.plugins.register(builtin_schemes, name="pycrm.grading")
         register_plugins(self.plugins, plugins)
         self.plugin_errors: list[PluginLoadError] = (
             load_entrypoint_plugins(self.plugins) if load_entrypoints else []
@@ -67,6 +72,8 @@ class CRM:
         self.plugins.hook.pycrm_notification_channels(register=self._register_channel)
         self._pipelines: dict[str, StageMachine] = {}
         self.plugins.hook.pycrm_pipelines(register=self._register_pipeline)
+        self._schemes: dict[str, GradeScheme] = {}
+        self.plugins.hook.pycrm_grading_schemes(register=self._register_scheme)
         self._closed = False
         self.plugins.hook.pycrm_startup(crm=self)
 
@@ -167,6 +174,19 @@ class CRM:
         """Stage machines registered by plugins (the built-in ``"sales"`` one too), by name."""
         return MappingProxyType(self._pipelines)
 
+    @property
+    def stage_probabilities(self) -> Mapping[tuple[str, str], Decimal]:
+        """``(pipeline, stage)`` -> the stage's probability, for every registered pipeline's
+        stages that have one: what the ``potential`` metric weighs open deals by."""
+        return MappingProxyType(
+            {
+                (machine.name, stage.key): stage.probability
+                for machine in self._pipelines.values()
+                for stage in machine.stages
+                if stage.probability is not None
+            }
+        )
+
     def pipeline(self, name: str) -> StageMachine:
         """The registered stage machine called ``name``."""
         found = self._pipelines.get(name)
@@ -181,6 +201,43 @@ class CRM:
         if machine.name in self._pipelines:
             raise PluginError(machine.name, "a pipeline with this name is already registered")
         self._pipelines[machine.name] = machine
+
+    @property
+    def grading_schemes(self) -> Mapping[str, GradeScheme]:
+        """Grade schemes registered by plugins (the built-in ones too), by name."""
+        return MappingProxyType(self._schemes)
+
+    def grading_scheme(self, name: str) -> GradeScheme:
+        """The registered grade scheme called ``name``."""
+        found = self._schemes.get(name)
+        if found is None:
+            known = ", ".join(sorted(self._schemes)) or "none"
+            raise ValidationError("scheme", f"no grade scheme named {name!r} (registered: {known})")
+        return found
+
+    def _register_scheme(self, scheme: GradeScheme, *, replace: bool = False) -> None:
+        if not isinstance(scheme, GradeScheme):
+            raise PluginError(repr(scheme), "a grade scheme must be a GradeScheme")
+        if scheme.name in self._schemes and not replace:
+            raise PluginError(
+                scheme.name,
+                "a grade scheme with this name is already registered; "
+                "pass replace=True to replace it",
+            )
+        self._schemes[scheme.name] = scheme
+
+    def regrade(
+        self,
+        scheme: GradeScheme | str,
+        *,
+        as_of: datetime | None = None,
+        actor: str = "system",
+        batch_size: int = REGRADE_BATCH,
+    ) -> RegradeReport:
+        """Grade every customer by ``scheme`` (or its registered name) in one unit of work;
+        see :meth:`pycrm.Session.regrade`."""
+        with self.session(actor=actor) as s:
+            return s.regrade(scheme, as_of=as_of, batch_size=batch_size)
 
     def stage_change_refusals(
         self,

@@ -77,6 +77,19 @@ class HookSpecs:
         """
 
     @hookspec
+    def pycrm_grading_schemes(self, register: Callable[..., None]) -> None:
+        """Called once at startup so a plugin can add or replace grade schemes.
+
+        :param register: call it as ``register(scheme)`` with each
+            :class:`pycrm.GradeScheme`, or ``register(scheme, replace=True)`` to replace a
+            scheme of the same name (a built-in one: ``"abc"``, ``"tier"``,
+            ``"spending_power"``, ``"purchase_frequency"``).
+
+        All implementations run; the built-in schemes are registered first. A name already
+        taken, without ``replace=True``, is an error.
+        """
+
+    @hookspec
     def pycrm_validate_stage_change(
         self,
         subject: Any,

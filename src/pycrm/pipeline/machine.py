@@ -36,6 +36,8 @@ Handler: TypeAlias = Callable[[Any, StageEvent, Mapping[str, Any]], Iterable[obj
 T = TypeVar("T")
 
 _NAME_MAX = 80
+PROBABILITY_PLACES = 4
+"""Decimal places a stage probability may have (as a rep's manual one)."""
 _LABEL_MAX = 200
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _LOCALE = re.compile(r"[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*")
@@ -109,6 +111,12 @@ def _probability(value: Decimal | int | str | None) -> Decimal | None:
     number = conv.check_decimal(value, "probability")
     if not Decimal(0) <= number <= Decimal(1):
         raise ValidationError("probability", "must be between 0 and 1", value=value)
+    exponent = number.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -PROBABILITY_PLACES:
+        # Every store computes weighted amounts exactly only up to this many places.
+        raise ValidationError(
+            "probability", f"has more than {PROBABILITY_PLACES} decimal places", value=value
+        )
     return number
 
 

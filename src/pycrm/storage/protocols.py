@@ -12,7 +12,11 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from pycrm.domain import AuditEntry, Entity
+from pycrm.domain import AuditEntry, Customer, Entity
+from pycrm.grading.candidates import GradeCandidate
+from pycrm.grading.churn import ChurnPolicy, ChurnSignals
+from pycrm.grading.evaluate import RuleContext
+from pycrm.grading.expr import Expr
 from pycrm.grading.rfm import RfmTable
 
 E = TypeVar("E", bound=Entity)
@@ -71,6 +75,39 @@ class Analytics(Protocol):
     Each method answers in one pass where the data lives (SQL on SQL stores), and sees the
     transaction's own uncommitted changes, so both stores give the same answers.
     """
+
+    def customers(
+        self, rule: Expr, context: RuleContext, *, after: str | None, limit: int
+    ) -> list[Customer]:
+        """Up to ``limit`` customers matching ``rule`` in ``context``, in id order, with id
+        greater than ``after``; as :func:`pycrm.grading.evaluate.evaluate` decides (true,
+        not unknown)."""
+        ...
+
+    def count_customers(self, rule: Expr, context: RuleContext) -> int: ...
+
+    def grade_candidates(
+        self,
+        grades: Sequence[tuple[str, Expr]],
+        context: RuleContext,
+        *,
+        scheme: str,
+        after: str | None,
+        limit: int,
+    ) -> list[GradeCandidate]:
+        """A page of customers (id order, after ``after``) with the first grade whose rule
+        matches (``None`` if none does), the last interaction time and the grade stored for
+        ``scheme``."""
+        ...
+
+    def churn_signals(
+        self, policy: ChurnPolicy, context: RuleContext, *, after: str | None, limit: int
+    ) -> list[ChurnSignals]:
+        """A page of customers (id order, after ``after``) whose signals make them a churn
+        risk under ``policy``. The caller words each risk with
+        :func:`pycrm.grading.churn.assess`, which also drops any customer a store let
+        through that is not at risk; a store must never leave one out."""
+        ...
 
     def rfm(self, *, as_of: datetime, bins: int, currency: str | None) -> RfmTable:
         """RFM scores of every customer with purchases at or before ``as_of`` (see

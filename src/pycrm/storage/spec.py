@@ -16,6 +16,7 @@ from pycrm.domain import Contact, Customer, Entity, Interaction, Order, Task
 from pycrm.domain import _convert as conv
 from pycrm.grading.grades import CustomerGrade
 from pycrm.grading.loyalty import PointsEntry
+from pycrm.grading.segment import Segment
 from pycrm.pipeline import (
     Opportunity,
     RepAssignment,
@@ -187,6 +188,7 @@ SPECS: tuple[EntitySpec, ...] = (
         unique=("key",),
         references={"customer_id": "customer"},
     ),
+    EntitySpec("segment", Segment, "segments", frozenset({"name"}), unique=("name",)),
 )
 
 SPEC_BY_TYPE: Mapping[str, EntitySpec] = {spec.entity_type: spec for spec in SPECS}

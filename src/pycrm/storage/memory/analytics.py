@@ -6,10 +6,18 @@ return on the same data.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from pycrm.domain import Order
+from pycrm.domain import Customer, Interaction, Order
+from pycrm.grading.candidates import GradeCandidate
+from pycrm.grading.churn import ChurnPolicy, ChurnSignals, assess, signals_of
+from pycrm.grading.evaluate import NO_FACTS, CustomerFacts, RuleContext, evaluate, metric_value
+from pycrm.grading.expr import Expr, Ref
+from pycrm.grading.grades import CustomerGrade
+from pycrm.grading.loyalty import PointsEntry
 from pycrm.grading.rfm import RfmTable, score
 
 if TYPE_CHECKING:
@@ -21,6 +29,101 @@ class MemoryAnalytics:
 
     def __init__(self, tx: MemoryTransaction) -> None:
         self._tx = tx
+
+    def _facts(self, context: RuleContext) -> dict[str, CustomerFacts]:
+        """Every customer's facts, gathered in one pass over each table."""
+        grouped: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+        for entity_type, key in (
+            (Order.ENTITY_TYPE, "orders"),
+            (Interaction.ENTITY_TYPE, "interactions"),
+            ("opportunity", "opportunities"),
+            (PointsEntry.ENTITY_TYPE, "points"),
+        ):
+            for record in self._tx.table(entity_type)._visible():
+                grouped[record.customer_id][key].append(record)
+        return {
+            customer_id: CustomerFacts.from_records(
+                **records, stage_probabilities=context.stage_probabilities
+            )
+            for customer_id, records in grouped.items()
+        }
+
+    def _matching(self, rule: Expr, context: RuleContext) -> list[Customer]:
+        facts = self._facts(context)
+        customers: list[Customer] = self._tx.table(Customer.ENTITY_TYPE)._visible()
+        return sorted(
+            (
+                c
+                for c in customers
+                if evaluate(rule, c, facts.get(c.id, NO_FACTS), context.as_of) is True
+            ),
+            key=lambda c: c.id,
+        )
+
+    def customers(
+        self, rule: Expr, context: RuleContext, *, after: str | None, limit: int
+    ) -> list[Customer]:
+        found = self._matching(rule, context)
+        if after is not None:
+            found = [c for c in found if c.id > after]
+        return found[:limit]
+
+    def count_customers(self, rule: Expr, context: RuleContext) -> int:
+        return len(self._matching(rule, context))
+
+    def grade_candidates(
+        self,
+        grades: Sequence[tuple[str, Expr]],
+        context: RuleContext,
+        *,
+        scheme: str,
+        after: str | None,
+        limit: int,
+    ) -> list[GradeCandidate]:
+        facts = self._facts(context)
+        customers: list[Customer] = sorted(
+            (
+                c
+                for c in self._tx.table(Customer.ENTITY_TYPE)._visible()
+                if after is None or c.id > after
+            ),
+            key=lambda c: c.id,
+        )[:limit]
+        stored: list[CustomerGrade] = self._tx.table(CustomerGrade.ENTITY_TYPE)._visible()
+        current = {g.customer_id: g for g in stored if g.scheme == scheme}
+        last_interaction = Ref("last_interaction_at")
+        found = []
+        for customer in customers:
+            known = facts.get(customer.id, NO_FACTS)
+            grade = next(
+                (
+                    name
+                    for name, rule in grades
+                    if evaluate(rule, customer, known, context.as_of) is True
+                ),
+                None,
+            )
+            last = metric_value(last_interaction, known, context.as_of)
+            found.append(GradeCandidate(customer.id, grade, last, current.get(customer.id)))
+        return found
+
+    def churn_signals(
+        self, policy: ChurnPolicy, context: RuleContext, *, after: str | None, limit: int
+    ) -> list[ChurnSignals]:
+        facts = self._facts(context)
+        customers: list[Customer] = self._tx.table(Customer.ENTITY_TYPE)._visible()
+        found = []
+        for customer in sorted(customers, key=lambda c: c.id):
+            if after is not None and customer.id <= after:
+                continue
+            signals = signals_of(
+                customer.id, facts.get(customer.id, NO_FACTS), policy, as_of=context.as_of
+            )
+            if assess(signals, policy, as_of=context.as_of) is not None:
+                found.append(signals)
+                if len(found) == limit:
+                    break
+        return found
 
     def rfm(self, *, as_of: datetime, bins: int, currency: str | None) -> RfmTable:
         orders: list[Order] = self._tx.table(Order.ENTITY_TYPE)._visible()

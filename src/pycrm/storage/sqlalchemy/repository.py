@@ -234,18 +234,26 @@ class SqlEntityTable(Generic[E]):
         return entities[0]
 
     def page(self, *, after: str | None, limit: int, filters: Mapping[str, Any]) -> list[E]:
+        return self.page_where(self._conditions(filters), after=after, limit=limit)
+
+    def page_where(
+        self, conditions: Sequence[sa.ColumnElement[bool]], *, after: str | None, limit: int
+    ) -> list[E]:
+        """Like :meth:`page`, for any conditions on the table (compiled rules, id lists)."""
         if limit <= 0:
             return []
         s = self._s
-        query = sa.select(s.table).where(*self._conditions(filters))
+        query = sa.select(s.table).where(*conditions)
         if after is not None:
             query = query.where(s.id > after)
         rows = self._conn.execute(query.order_by(s.id).limit(limit)).mappings().all()
         return self._build(rows)
 
     def count(self, filters: Mapping[str, Any]) -> int:
-        query = sa.select(sa.func.count()).select_from(self._s.table)
-        query = query.where(*self._conditions(filters))
+        return self.count_where(self._conditions(filters))
+
+    def count_where(self, conditions: Sequence[sa.ColumnElement[bool]]) -> int:
+        query = sa.select(sa.func.count()).select_from(self._s.table).where(*conditions)
         return int(self._conn.execute(query).scalar_one())
 
     def existing(self, ids: Collection[str]) -> set[str]:

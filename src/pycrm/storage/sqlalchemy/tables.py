@@ -62,6 +62,7 @@ TABLE_NAMES = (
     "resource_requests",
     "points_entries",
     "customer_grades",
+    "segments",
     "audit_log",
 )
 """Unprefixed table names in creation order (parents before children)."""
@@ -94,6 +95,7 @@ class Tables:
     resource_requests: sa.Table
     points_entries: sa.Table
     customer_grades: sa.Table
+    segments: sa.Table
     audit_log: sa.Table
 
     def __iter__(self) -> Iterator[sa.Table]:
@@ -527,6 +529,15 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         ix("customer_grades", "scheme", "next_follow_up_at"),
         ix("customer_grades", "customer_id", "scheme"),
     )
+    segments = table(
+        "segments",
+        *bookkeeping("segments"),
+        sa.Column("name", sa.String(120), nullable=False),
+        # The rule's data (``Expr.to_data()``), checked again when it is read back.
+        sa.Column("rule", json_type(), nullable=False),
+        sa.Column("description", sa.String(400), nullable=True),
+        sa.UniqueConstraint("name", name=name("segments_name_uq")),
+    )
     audit_log = table(
         "audit_log",
         sa.Column("id", id_type(), nullable=False),
@@ -567,5 +578,6 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         resource_requests=resource_requests,
         points_entries=points_entries,
         customer_grades=customer_grades,
+        segments=segments,
         audit_log=audit_log,
     )

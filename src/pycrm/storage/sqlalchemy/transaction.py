@@ -45,7 +45,7 @@ class SqlTransaction:
         self._open = True
         self._entity_tables: dict[str, SqlEntityTable[Any]] = {}
         self._audit = SqlAuditTable(conn, tables)
-        self._analytics = SqlAnalytics(conn, tables.tables)
+        self._analytics = SqlAnalytics(conn, tables.tables, self.table)
 
     @property
     def connection(self) -> Connection:

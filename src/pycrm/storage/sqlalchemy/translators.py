@@ -29,6 +29,7 @@ from pycrm.domain import (
 )
 from pycrm.grading.grades import CustomerGrade
 from pycrm.grading.loyalty import PointsEntry
+from pycrm.grading.segment import Segment
 from pycrm.pipeline import (
     DealReview,
     Opportunity,
@@ -586,6 +587,22 @@ def customer_grade_from_row(row: Row, _: Sequence[Row] = ()) -> CustomerGrade:
     return _from_columns(CustomerGrade, row)
 
 
+def segment_row(s: Segment) -> RowDict:
+    return {
+        "id": s.id,
+        "version": s.version,
+        "created_at": s.created_at,
+        "updated_at": s.updated_at,
+        "name": s.name,
+        "rule": s.rule.to_data(),
+        "description": s.description,
+    }
+
+
+def segment_from_row(row: Row, _: Sequence[Row] = ()) -> Segment:
+    return _from_columns(Segment, row)
+
+
 # -- audit ---------------------------------------------------------------------------------
 
 
@@ -679,6 +696,7 @@ MAPPINGS: Mapping[str, EntityMapping] = {
         EntityMapping(
             "customer_grade", "customer_grades", customer_grade_row, customer_grade_from_row
         ),
+        EntityMapping("segment", "segments", segment_row, segment_from_row),
     )
 }
 """Entity type (as in ``pycrm.storage.spec.SPECS``) -> its mapping."""

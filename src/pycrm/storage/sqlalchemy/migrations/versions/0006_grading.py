@@ -1,4 +1,4 @@
-"""Grading: the loyalty points ledger and customers' stored grades.
+"""Grading: the loyalty points ledger, customers' stored grades and saved segments.
 
 Revision ID: 0006
 Revises: 0005
@@ -105,8 +105,21 @@ def upgrade() -> None:
     index("customer_grades", "scheme", "next_follow_up_at")
     index("customer_grades", "customer_id", "scheme")
 
+    op.create_table(
+        f"{p}segments",
+        *bookkeeping(),
+        sa.Column("name", sa.String(120), nullable=False),
+        sa.Column("rule", sa.JSON(), nullable=False),
+        sa.Column("description", sa.String(400), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f(f"{p}segments_pk")),
+        sa.UniqueConstraint("name", name=op.f(f"{p}segments_name_uq")),
+        schema=schema,
+        **MYSQL_OPTIONS,
+    )
+
 
 def downgrade() -> None:
     p, schema = _settings()
+    op.drop_table(f"{p}segments", schema=schema)
     op.drop_table(f"{p}customer_grades", schema=schema)
     op.drop_table(f"{p}points_entries", schema=schema)

@@ -1,0 +1,285 @@
+"""Repositories: add, read, change and remove one kind of entity inside a session.
+
+The session owns the transaction, the clock and the events; a repository checks what goes
+in (types, references, filters) and records each change in the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import attrs
+
+from pycrm.domain import AuditEntry, ChangeKind, Customer, DomainEvent, Entity, new_id
+from pycrm.domain import _convert as conv
+from pycrm.domain.audit import diff, snapshot
+from pycrm.errors import ConcurrencyConflict, NotFound, ValidationError
+from pycrm.paging import Page
+from pycrm.storage.protocols import EntityTable
+from pycrm.storage.spec import DEPENDENTS, EntitySpec
+
+if TYPE_CHECKING:
+    from pycrm.session import Session
+
+E = TypeVar("E", bound=Entity)
+
+MAX_PAGE = 10_000
+BULK_BATCH = 5_000
+
+
+class Repository(Generic[E]):
+    """Add, read, change and remove one kind of entity inside a session.
+
+    Every method validates its arguments and raises a :class:`pycrm.PycrmError` subclass on
+    bad input; nothing is written until the session commits.
+    """
+
+    def __init__(self, session: Session, spec: EntitySpec) -> None:
+        self._session = session
+        self._spec = spec
+        self._entity_type = spec.entity_type
+
+    @property
+    def _table(self) -> EntityTable[E]:
+        return self._session._tx.table(self._entity_type)
+
+    def _check_type(self, entity: object) -> E:
+        if not isinstance(entity, self._spec.cls):
+            raise ValidationError(
+                self._entity_type,
+                f"expected a {self._spec.cls.__name__}, got {type(entity).__name__}",
+            )
+        return entity  # type: ignore[return-value]
+
+    def _check_references(self, entities: Iterable[E]) -> None:
+        for field, target in self._spec.references.items():
+            wanted = {getattr(e, field) for e in entities} - {None}
+            if not wanted:
+                continue
+            found = self._session._tx.table(target).existing(wanted)
+            missing = wanted - found
+            if missing:
+                raise ValidationError(field, f"no {target} with id {sorted(missing)[0]!r}")
+
+    def add(self, entity: E) -> E:
+        """Store a new entity; returns it as stored (with its timestamps)."""
+        self._session._check_open()
+        entity = self._check_type(entity)
+        self._check_references([entity])
+        now = self._session.now
+        stored = attrs.evolve(entity, version=1, created_at=now, updated_at=now)
+        self._table.insert(stored)
+        self._session._record(ChangeKind.CREATED, stored, {})
+        return stored
+
+    def add_many(self, entities: Iterable[E], *, batch_size: int = BULK_BATCH) -> int:
+        """The bulk path: store many new entities set-based, ``batch_size`` rows per statement.
+
+        One audit entry per entity and one ``<type>.bulk_created`` event for the whole call.
+        Returns how many were stored.
+        """
+        self._session._check_open()
+        conv.check_int(batch_size, "batch_size", minimum=1, required=True)
+        now = self._session.now
+        cls = self._spec.cls
+        ids: list[str] = []
+        batch: list[E] = []
+        for entity in entities:
+            if not isinstance(entity, cls):
+                self._check_type(entity)  # raises, naming the type
+            batch.append(entity)
+            if len(batch) >= batch_size:
+                ids.extend(self._insert_batch(batch, now))
+                batch = []
+        if batch:
+            ids.extend(self._insert_batch(batch, now))
+        if ids:
+            self._session._events.append(
+                DomainEvent(
+                    kind=ChangeKind.BULK_CREATED,
+                    entity_type=self._entity_type,
+                    entity_id=None,
+                    at=now,
+                    actor=self._session.actor,
+                    entity_ids=tuple(ids),
+                )
+            )
+        return len(ids)
+
+    def _insert_batch(self, batch: list[E], now: datetime) -> list[str]:
+        """Stamp, store and audit one batch.
+
+        The entities were validated when they were built, and only their bookkeeping fields
+        change here, so instead of ``attrs.evolve`` (which re-runs every converter of every
+        field) each one is copied field by field with version and timestamps set; ``now`` is
+        checked once per batch. The audit entries differ only in id, entity and customer, so
+        they are copies of one validated entry. A subclass of the entity type may have
+        invariants of its own and takes the validating path.
+        """
+        self._check_references(batch)
+        stamp = conv.check_datetime(now, "created_at", required=False)
+        cls = self._spec.cls
+        bookkeeping = ("version", "created_at", "updated_at")
+        names = [a.name for a in attrs.fields(cls) if a.name not in bookkeeping]
+        new = object.__new__
+        set_field = object.__setattr__
+        stamped: list[E] = []
+        for e in batch:
+            if type(e) is not cls:
+                stamped.append(attrs.evolve(e, version=1, created_at=now, updated_at=now))
+                continue
+            copy = new(cls)
+            for name in names:
+                set_field(copy, name, getattr(e, name))
+            set_field(copy, "version", 1)
+            set_field(copy, "created_at", stamp)
+            set_field(copy, "updated_at", stamp)
+            stamped.append(copy)
+        self._table.insert_many(stamped)
+        template = AuditEntry(
+            at=now,
+            actor=self._session.actor,
+            action=ChangeKind.CREATED,
+            entity_type=self._entity_type,
+            entity_id=stamped[0].id,
+        )
+        shared = [
+            (a.name, getattr(template, a.name))
+            for a in attrs.fields(AuditEntry)
+            if a.name not in ("id", "entity_id", "customer_id")
+        ]
+        prefix = AuditEntry.ID_PREFIX
+        entries: list[AuditEntry] = []
+        for e in stamped:
+            entry = new(AuditEntry)
+            set_field(entry, "id", new_id(prefix))
+            for name, value in shared:
+                set_field(entry, name, value)
+            set_field(entry, "entity_id", e.id)
+            set_field(entry, "customer_id", customer_id_of(e))
+            entries.append(entry)
+        self._session._tx.audit.append(entries)
+        return [e.id for e in stamped]
+
+    def get(self, entity_id: str) -> E:
+        """The stored entity with ``entity_id``; raises :class:`pycrm.NotFound`."""
+        found = self.get_or_none(entity_id)
+        if found is None:
+            raise NotFound(self._entity_type, entity_id)
+        return found
+
+    def get_or_none(self, entity_id: str) -> E | None:
+        self._session._check_open()
+        conv.check_text(entity_id, "id", max_length=64, required=True)
+        return self._table.get(entity_id)
+
+    def update(self, entity: E) -> E:
+        """Save a changed entity (made with ``evolve``) and return it with its new version.
+
+        Raises :class:`pycrm.ConcurrencyConflict` if the stored version is not
+        ``entity.version`` (someone else saved a change since it was read), and
+        :class:`pycrm.NotFound` if it was never stored or has been removed.
+        """
+        self._session._check_open()
+        entity = self._check_type(entity)
+        before = self._table.get(entity.id)
+        if before is None:
+            raise NotFound(self._entity_type, entity.id)
+        if before.version != entity.version:
+            raise ConcurrencyConflict(self._entity_type, entity.id, entity.version)
+        changes = diff(before, entity)
+        if not changes:
+            return before
+        self._check_references([entity])
+        stored = attrs.evolve(
+            entity,
+            version=entity.version + 1,
+            created_at=before.created_at,
+            updated_at=self._session.now,
+        )
+        if not self._table.update(stored, entity.version):
+            raise ConcurrencyConflict(self._entity_type, entity.id, entity.version)
+        self._session._record(ChangeKind.CHANGED, stored, changes)
+        return stored
+
+    def remove(self, entity: E | str) -> None:
+        """Remove an entity (version-checked when an entity is given, not just an id).
+
+        Refuses, with :class:`pycrm.ValidationError`, while other records point at it: a
+        customer with contacts, orders, opportunities or contracts is made inactive through its
+        ``status`` instead.
+        """
+        self._session._check_open()
+        current = self.get(entity) if isinstance(entity, str) else self._check_type(entity)
+        for dependent, field in DEPENDENTS[self._entity_type]:
+            count = self._session._tx.table(dependent).count({field: current.id})
+            if count:
+                raise ValidationError(
+                    self._entity_type,
+                    f"{current.id!r} still has {count} {dependent} record(s) "
+                    f"referring to it through {field}",
+                )
+        if not self._table.delete(current.id, current.version):
+            if self._table.get(current.id) is None:
+                raise NotFound(self._entity_type, current.id)
+            raise ConcurrencyConflict(self._entity_type, current.id, current.version)
+        self._session._record(ChangeKind.REMOVED, current, snapshot(current))
+
+    def _filters(self, filters: Mapping[str, Any]) -> dict[str, Any]:
+        checked = {}
+        for field, value in filters.items():
+            if field not in self._spec.filters:
+                allowed = ", ".join(sorted(self._spec.filters))
+                raise ValidationError(field, f"cannot filter {self._entity_type} by it ({allowed})")
+            attribute = attrs.fields_dict(self._spec.cls).get(field)
+            if attribute is None:
+                # A property such as an opportunity's stage: text unless the spec says otherwise.
+                check = self._spec.derived.get(field)
+                if check is not None and value is not None:
+                    value = check(value, field)
+                elif value is not None:
+                    conv.check_text(value, field, max_length=200, required=True)
+            elif value is not None:
+                converter = attribute.converter
+                # Filter values get the same checks and normalisation as the field itself.
+                if isinstance(converter, attrs.Converter):
+                    value = converter.converter(value, attribute)  # type: ignore[attr-defined]
+                elif converter is not None:
+                    value = converter(value)
+            checked[field] = value
+        return checked
+
+    def list(self, *, limit: int = 100, after: str | None = None, **filters: Any) -> Page[E]:
+        """A page of entities in id (creation) order, filtered by field equality."""
+        self._session._check_open()
+        conv.check_int(limit, "limit", minimum=1, required=True)
+        if limit > MAX_PAGE:
+            raise ValidationError("limit", f"at most {MAX_PAGE} per page; use stream() for more")
+        conv.check_text(after, "after", max_length=64, required=False)
+        items = self._table.page(after=after, limit=limit, filters=self._filters(filters))
+        next_after = items[-1].id if len(items) == limit else None
+        return Page(items, next_after)
+
+    def stream(self, *, batch_size: int = 1000, **filters: Any) -> Iterator[E]:
+        """Every matching entity, fetched ``batch_size`` at a time (constant memory)."""
+        after: str | None = None
+        while True:
+            page = self.list(limit=batch_size, after=after, **filters)
+            yield from page.items
+            if page.next_after is None:
+                return
+            after = page.next_after
+
+    def count(self, **filters: Any) -> int:
+        self._session._check_open()
+        return self._table.count(self._filters(filters))
+
+
+def customer_id_of(entity: Entity) -> str | None:
+    """The customer an entity belongs to (its own id for a customer), for the audit log."""
+    if isinstance(entity, Customer):
+        return entity.id
+    value = getattr(entity, "customer_id", None)
+    return value if isinstance(value, str) else None
