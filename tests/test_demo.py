@@ -43,8 +43,11 @@ def test_load_reports_what_it_stored(crm: CRM) -> None:
             "interaction": s.interactions.count(),
             "task": s.tasks.count(),
             "opportunity": s.opportunities.count(),
+            "customer_grade": s.customer_grades.count(),
         }
     assert counts == stored
+    # Every customer is graded by both demo schemes (A/B/C and tiers).
+    assert stored["customer_grade"] == 2 * stored["customer"]
     assert stored["customer"] == 30
 
 

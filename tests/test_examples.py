@@ -110,3 +110,14 @@ print("loaded from entry-point group", ENTRY_POINT_GROUP)
 """
     out = run_python(["-c", check], cwd=tmp_path, env=env)
     assert "loaded from entry-point group pycrm" in out
+
+
+def test_segments_and_grades(tmp_path: Path) -> None:
+    out = run_python([str(EXAMPLES / "segments_and_grades.py")], cwd=tmp_path)
+    assert "segment: ['北方重工']" in out
+    assert "saved segment 'quiet makers': 1 customer(s)" in out
+    assert "3 graded, 3 new, 0 changed, 0 rescheduled (A: 1, B: 1, C: 1)" in out
+    # Weekly from the visit 120 days ago: overdue since March.
+    assert "北方重工: A, next follow-up 2026-03-09" in out
+    assert "[yes] (F.spend(days=365) >= 100000)  (F.spend(days=365) = 180000.00)" in out
+    assert "churn risk: Corner Shop: no interaction or purchase for 300 days" in out

@@ -5,8 +5,16 @@ text tables. Both are lists of steps (:data:`LOAD_STEPS`, :data:`SECTIONS`) so a
 added later brings its own data and its own section.
 """
 
+from pycrm.demo.grading import churn_risk, grades, rfm_segments
 from pycrm.demo.sample import DEMO_ACTOR, DEMO_NOW, LOAD_STEPS, LoadStep, SampleContext, load
-from pycrm.demo.summary import SECTIONS, Block, Section, SummaryContext, summarize
+from pycrm.demo.summary import SECTIONS, Block, Section, SummaryContext, audit_example, summarize
+
+# Grading brings its own sections, shown before the audit trail that closes the summary.
+SECTIONS[SECTIONS.index(audit_example) : SECTIONS.index(audit_example)] = [
+    grades,
+    rfm_segments,
+    churn_risk,
+]
 
 __all__ = [
     "DEMO_ACTOR",

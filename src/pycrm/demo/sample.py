@@ -45,6 +45,7 @@ from pycrm import (
 )
 from pycrm.demo import vocabulary as vocab
 from pycrm.demo.figures import featured_customer, order_totals
+from pycrm.demo.grading import grade_customers
 from pycrm.domain.ids import IdGenerator
 
 T = TypeVar("T")
@@ -643,4 +644,5 @@ def load(
         for step in steps:
             step(ctx)
     record_account_history(crm, ctx)
+    ctx.added("customer_grade", grade_customers(crm, DEMO_ACTOR))
     return ctx.counts

@@ -138,6 +138,7 @@ def records(ctx: SummaryContext) -> Block:
         ("interactions", s.interactions.count()),
         ("tasks", s.tasks.count()),
         ("opportunities", s.opportunities.count()),
+        ("customer grades", s.customer_grades.count()),
     ]
     return Block("Records", format_table(["entity", "count"], rows))
 
