@@ -352,3 +352,20 @@ def test_every_row_gets_a_segment_and_summaries_add_up(
         (row.monetary for row in table), Decimal(0)
     )
     assert all(item.segment != "other" for item in table.segmented())
+
+
+def test_a_row_explains_its_segment_and_value_class() -> None:
+    as_of = datetime(2026, 6, 30, tzinfo=timezone.utc)
+    table = score(
+        [
+            ("cus_a", as_of - timedelta(days=1), Decimal("900")),
+            ("cus_a", as_of - timedelta(days=3), Decimal("100")),
+            ("cus_b", as_of - timedelta(days=200), Decimal("5")),
+        ],
+        as_of=as_of,
+    )
+    assert table.explain("cus_a") == (
+        "cus_a: last purchase 1 days ago, 2 purchase(s), 1000 spent -> scores R=3 F=3 M=3 of 5; "
+        "need attention: R=3 in 3..3 and FM=3 in 3..3; potential (nurture): R+F+M=9 >= 8"
+    )
+    assert table.explain("cus_b").endswith("low value (serve efficiently): R+F+M=3 >= 3")

@@ -399,6 +399,12 @@ class RfmTable(Sequence[RfmRow]):
         chosen = DEFAULT_SEGMENTATION if segmentation is None else segmentation
         return tuple(chosen.apply(row, self.bins) for row in self._rows)
 
+    def explain(self, customer_id: str, segmentation: Segmentation | None = None) -> str:
+        """Why a customer has its scores, segment and value class (see
+        :meth:`Segmentation.explain`)."""
+        chosen = DEFAULT_SEGMENTATION if segmentation is None else segmentation
+        return chosen.explain(self[customer_id], self.bins)
+
     def summary(self, segmentation: Segmentation | None = None) -> tuple[SegmentSummary, ...]:
         """Size and spend of each segment (see :func:`summarize`)."""
         chosen = DEFAULT_SEGMENTATION if segmentation is None else segmentation
@@ -547,6 +553,28 @@ class Segmentation:
             if total >= value_class.min_total:
                 return value_class
         return self.default_value_class
+
+    def explain(self, row: RfmRow, bins: int = DEFAULT_BINS) -> str:
+        """Why ``row`` lands in its segment and value class, with the values that decided:
+        its raw figures, its scores, the scores on the 1..5 scale and the matching rule."""
+        r, f, m = (to_five(score, bins) for score in (row.r, row.f, row.m))
+        fm = (f + m + 1) // 2
+        rule = next((rule for rule in self.rules if rule.matches(r, fm)), None)
+        if rule is None:
+            segment = f"{self.default} (no rule matches R={r}, FM={fm})"
+        else:
+            segment = (
+                f"{rule.name}: R={r} in {rule.r[0]}..{rule.r[1]} "
+                f"and FM={fm} in {rule.fm[0]}..{rule.fm[1]}"
+            )
+        value_class = self.value_class_of(row, bins)
+        return (
+            f"{row.customer_id}: last purchase {row.recency_days} days ago, "
+            f"{row.frequency} purchase(s), {row.monetary} spent -> "
+            f"scores R={row.r} F={row.f} M={row.m} of {bins}; {segment}; "
+            f"{value_class.name} ({value_class.action}): R+F+M={r + f + m} >= "
+            f"{value_class.min_total}"
+        )
 
     def apply(self, row: RfmRow, bins: int = DEFAULT_BINS) -> SegmentedRow:
         return SegmentedRow(
