@@ -146,8 +146,11 @@ class StoreContract(RuleBasedStateMachine):
         current = self.customers.get(customer_id)
         if current is None:
             return
+        # The first change must change something: an update that changes nothing keeps the
+        # version, and the stale one would then rightly succeed.
+        renamed = f"{name} (first)" if current.name != f"{name} (first)" else f"{name} (again)"
         with self.crm.session(actor="first") as s:
-            first = s.customers.update(current.evolve(name=f"{name} (first)"))
+            first = s.customers.update(current.evolve(name=renamed))
         self.customers[customer_id] = first
         try:
             with self.crm.session(actor="second") as s:
