@@ -25,7 +25,7 @@ from pycrm import (
     ValidationError,
     available_points,
     earn_for_order,
-    points_balance,
+    ledger_balance,
     points_to_expire,
 )
 from pycrm.grading.loyalty import expiry, redemption
@@ -166,7 +166,7 @@ def test_fifo_expiry_uses_redemptions_against_the_soonest_expiring_points() -> N
         earned(50, START + DAY, START + 60 * DAY),
         spent(120, START + 10 * DAY),
     ]
-    assert points_balance(entries, as_of=START + 10 * DAY) == 30
+    assert ledger_balance(entries, as_of=START + 10 * DAY) == 30
     assert points_to_expire(entries, as_of=START + 30 * DAY) == 0  # the first 100 were spent
     assert points_to_expire(entries, as_of=START + 60 * DAY) == 30  # 20 of them were spent
     assert available_points(entries, as_of=START + 60 * DAY) == 0
@@ -275,7 +275,7 @@ def test_a_run_ledger_matches_its_lots_as_time_passes(
             written = expiry("cus_1", entries, as_of=now)
             if written is not None:
                 entries.append(written)
-            assert points_balance(entries, as_of=now) == live
+            assert ledger_balance(entries, as_of=now) == live
 
 
 # -- in the session, on every backend ------------------------------------------------------------

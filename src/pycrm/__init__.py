@@ -94,7 +94,7 @@ from pycrm.grading.loyalty import (
     earn_for_order,
     points_to_expire,
 )
-from pycrm.grading.loyalty import balance as points_balance
+from pycrm.grading.loyalty import balance as ledger_balance
 from pycrm.grading.schemes import Grade, GradeResult, GradeScheme
 from pycrm.grading.segment import Segment
 from pycrm.leads import DEFAULT_CURRENCY as DEFAULT_LEAD_CURRENCY
@@ -330,6 +330,7 @@ __all__ = [
     "hookspec",
     "is_overdue",
     "is_stale",
+    "ledger_balance",
     "load_rates",
     "mask_email",
     "mask_phone",
@@ -340,7 +341,6 @@ __all__ = [
     "overdue_instalments",
     "overdue_requests",
     "pending_approver_level",
-    "points_balance",
     "points_to_expire",
     "purchase_frequency_scheme",
     "receive_payment",
