@@ -175,6 +175,7 @@ from pycrm.rfm import (
     SegmentSummary,
     ValueClass,
 )
+from pycrm.service import BusinessCalendar, always_open, china_calendar, country_calendar
 from pycrm.session import AuditLog, Session
 from pycrm.storage import MemoryStore, Store
 from pycrm.storage.sqlalchemy import SqlStore, Tables, define_tables
@@ -193,6 +194,7 @@ __all__ = [
     "Attachment",
     "AuditEntry",
     "AuditLog",
+    "BusinessCalendar",
     "CapturedLead",
     "ChangeKind",
     "ChurnPolicy",
@@ -302,6 +304,7 @@ __all__ = [
     "advance_opportunity",
     "advance_stage",
     "allocate_receipts",
+    "always_open",
     "amount_received",
     "answer_request",
     "approval_machine",
@@ -309,9 +312,11 @@ __all__ = [
     "as_expr",
     "available_points",
     "cancel_task",
+    "china_calendar",
     "choose_rep",
     "complete_contract",
     "complete_task",
+    "country_calendar",
     "decline_request",
     "default_pipeline",
     "define_tables",

@@ -1,0 +1,23 @@
+"""Customer service: tickets, business calendars, SLA policies and dispatch.
+
+Service promises are measured in working time, so the business calendar comes first: a
+pure value (weekly hours, holidays, make-up workdays, a time zone) that answers "when is
+this due" and "how much working time has passed" without touching storage; tickets, SLA
+policies and dispatch build on it.
+"""
+
+from pycrm.service.calendar import (
+    STANDARD_HOURS,
+    BusinessCalendar,
+    always_open,
+    china_calendar,
+    country_calendar,
+)
+
+__all__ = [
+    "STANDARD_HOURS",
+    "BusinessCalendar",
+    "always_open",
+    "china_calendar",
+    "country_calendar",
+]
