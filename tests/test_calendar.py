@@ -116,7 +116,7 @@ def test_office_calendar_due_times(start: datetime, duration: timedelta, due: da
 def test_china_arrangements(day: date, works: bool) -> None:
     noon_before = datetime.combine(day, time(10, 0), tzinfo=SH)
     assert CHINA.is_open(noon_before) is works
-    assert bool(CHINA.hours_on(day)) is works
+    assert CHINA.works_on(day) is works
 
 
 def test_china_due_time_across_spring_festival() -> None:

@@ -264,16 +264,11 @@ class BusinessCalendar:
             i = 0
         return self._moment(table.bounds[i])
 
-    def hours_on(self, day: date) -> Intervals:
-        """The wall-clock working intervals of ``day`` in microseconds after midnight."""
-        closed, opened = self._exceptions(day.year)
-        if day in self._holidays or day in closed:
-            return ()
-        if day in self._workdays:
-            return self._workdays[day] or self._standard
-        if day in opened:
-            return opened[day] or self._standard
-        return self._week[day.weekday()]
+    def works_on(self, day: date) -> bool:
+        """Whether ``day`` has working hours after holidays and make-up days are applied."""
+        if isinstance(day, datetime) or not isinstance(day, date):
+            raise ValidationError("day", f"expected a date, got {type(day).__name__}")
+        return bool(self._hours(day, *self._exceptions(day.year)))
 
     # -- tables ----------------------------------------------------------------------------
 
@@ -281,6 +276,18 @@ class BusinessCalendar:
         if self._exceptions_for is None:
             return frozenset(), {}
         return self._exceptions_for(year)
+
+    def _hours(
+        self, day: date, closed: frozenset[date], opened: Mapping[date, Intervals | None]
+    ) -> Intervals:
+        # Holidays win over make-up days, make-up days over the weekly template.
+        if day in self._holidays or day in closed:
+            return ()
+        if day in self._workdays:
+            return self._workdays[day] or self._standard
+        if day in opened:
+            return opened[day] or self._standard
+        return self._week[day.weekday()]
 
     def _moment(self, t: int) -> datetime:
         return (_EPOCH + timedelta(microseconds=t)).astimezone(self.timezone)
@@ -316,14 +323,7 @@ class BusinessCalendar:
         while day.year == year:
             following = day + one_day
             next_midnight, next_exists = self._instant(following, 0)
-            if day in self._holidays or day in closed:
-                hours: Intervals = ()
-            elif day in self._workdays:
-                hours = self._workdays[day] or self._standard
-            elif day in opened:
-                hours = opened[day] or self._standard
-            else:
-                hours = self._week[day.weekday()]
+            hours = self._hours(day, closed, opened)
             # A day of exactly 24 hours starting at a real midnight has no jump inside.
             plain = exists and next_midnight - midnight == _DAY_US
             for start_us, end_us in hours:
@@ -418,7 +418,8 @@ def country_calendar(
     weekend workdays (make-up days). ``holidays`` and ``workdays`` add the host's own.
 
     :param country: ISO 3166-1 code understood by ``holidays`` (``"CN"``, ``"DE"``).
-    :param week: the weekly template; by default Monday to Friday, :data:`STANDARD_HOURS`.
+    :param week: the weekly template; by default Monday to Friday, 09:00-12:00 and
+        13:30-18:00.
     """
     import holidays as holidays_package
 
