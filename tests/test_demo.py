@@ -18,7 +18,7 @@ from pycrm import (
 )
 from pycrm.demo import DEMO_NOW, SECTIONS, Block, SummaryContext, load, summarize
 from pycrm.demo import vocabulary as vocab
-from pycrm.demo.table import display_width, format_table
+from pycrm.tabular import display_width, format_table
 
 
 def demo_crm(customers: int = 120, seed: int = 11) -> CRM:

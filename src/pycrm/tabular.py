@@ -1,4 +1,5 @@
-"""Aligned plain-text tables, without a dependency.
+"""Aligned plain-text tables, without a dependency: the demo's summary, RFM tables and the
+command line print through it.
 
 Chinese characters take two columns in a terminal, so widths are measured in display columns
 (East Asian width), not in code points; otherwise every row with a Chinese name would be
@@ -50,8 +51,10 @@ def format_table(
     *,
     right: Sequence[bool] | None = None,
     indent: str = "  ",
+    rule: bool = True,
 ) -> list[str]:
-    """Lines of a table with a header rule; numeric columns are right-aligned by default.
+    """Lines of a table, with a rule under the header unless ``rule=False``; numeric
+    columns are right-aligned by default.
 
     ``right`` overrides the alignment per column (``True`` for right-aligned).
     """
@@ -71,8 +74,5 @@ def format_table(
         padded = (_pad(v, w, r) for v, w, r in zip(values, widths, right, strict=True))
         return (indent + "  ".join(padded)).rstrip()
 
-    return [
-        line(headers),
-        line(["-" * w for w in widths]),
-        *(line(row) for row in cells),
-    ]
+    rules = [line(["-" * w for w in widths])] if rule else []
+    return [line(headers), *rules, *(line(row) for row in cells)]

@@ -14,7 +14,7 @@ from datetime import timedelta
 from pycrm import CRM, ChurnPolicy, GradeScheme, abc_scheme, tier_scheme
 from pycrm.demo.figures import featured_customer
 from pycrm.demo.summary import Block, SummaryContext
-from pycrm.demo.table import format_table
+from pycrm.tabular import format_table
 
 HOME_CURRENCY = "CNY"
 DEMO_SCHEMES: tuple[GradeScheme, ...] = (

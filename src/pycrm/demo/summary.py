@@ -38,7 +38,7 @@ from pycrm.demo.figures import (
     order_totals,
     top_customers,
 )
-from pycrm.demo.table import format_table
+from pycrm.tabular import format_table
 
 SUMMARY_ACTOR = "demo"
 PERSON_LABEL = "(person)"

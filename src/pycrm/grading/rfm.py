@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
+from pycrm import tabular
 from pycrm.errors import ConfigurationError, ValidationError
 
 if TYPE_CHECKING:
@@ -262,28 +262,11 @@ def _cells(row: RfmRow) -> tuple[str, ...]:
     )
 
 
-def _width(text: str) -> int:
-    """Terminal columns of ``text``: Chinese characters take two."""
-    return sum(
-        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
-        for c in text
-    )
-
-
 def format_table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, right: int) -> str:
     """Rows of text cells in aligned columns (by display width, so Chinese names line up);
     the columns from index ``right`` on are numbers and aligned right."""
-    body = [tuple(r) for r in rows]
-    widths = [max([_width(h), *(_width(r[i]) for r in body)]) for i, h in enumerate(headers)]
-
-    def line(cells: Sequence[str]) -> str:
-        padded = []
-        for i, (cell, width) in enumerate(zip(cells, widths, strict=True)):
-            gap = " " * (width - _width(cell))
-            padded.append(gap + cell if i >= right else cell + gap)
-        return "  ".join(padded).rstrip()
-
-    return "\n".join([line(headers), *(line(r) for r in body)])
+    alignment = [i >= right for i in range(len(headers))]
+    return "\n".join(tabular.format_table(headers, rows, right=alignment, indent="", rule=False))
 
 
 class RfmTable(Sequence[RfmRow]):
