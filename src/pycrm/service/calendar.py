@@ -164,6 +164,7 @@ class BusinessCalendar:
     __slots__ = (
         "_exceptions_for",
         "_holidays",
+        "_last",
         "_standard",
         "_week",
         "_workdays",
@@ -196,6 +197,7 @@ class BusinessCalendar:
         # Set by ``country_calendar``: a year's exceptions read from the holidays package.
         self._exceptions_for: Callable[[int], YearExceptions] | None = None
         self._years: dict[int, _Year] = {}
+        self._last: _Year | None = None  # the year most recently asked about
 
     def __repr__(self) -> str:
         return (
@@ -211,18 +213,22 @@ class BusinessCalendar:
         A duration that runs out exactly at the end of an interval is due at that end
         (12:00 before lunch, not 13:30 after it). A zero duration returns ``start`` itself.
         """
-        t = _us(_aware(start, "start"))
-        if not isinstance(duration, timedelta):
-            raise ValidationError("duration", f"expected a timedelta, got {type(duration)}")
-        if duration < timedelta(0):
-            raise ValidationError("duration", "must not be negative", value=duration)
-        if not duration:
+        if type(start) is not datetime or start.tzinfo is None:
+            _aware(start, "start")
+        t = _us(start)
+        if type(duration) is not timedelta and not isinstance(duration, timedelta):
+            kind = type(duration).__name__
+            raise ValidationError("duration", f"expected a timedelta, got {kind}")
+        length = (duration.days * 86_400 + duration.seconds) * 1_000_000 + duration.microseconds
+        if length <= 0:
+            if length < 0:
+                raise ValidationError("duration", "must not be negative", value=duration)
             return start.astimezone(self.timezone)
-        if t + duration // _US > _LAST_US:
+        if t + length > _LAST_US:
             # Working time never outruns real time, so this cannot end in range.
             raise ValidationError("duration", f"runs past the year {_MAX_YEAR}", value=duration)
         table = self._year_of(t, "start")
-        worked = table.position(t) + duration // _US
+        worked = table.position(t) + length
         while worked > table.total:
             worked -= table.total
             table = self._year(table.year + 1, "duration")
@@ -290,9 +296,21 @@ class BusinessCalendar:
         return self._week[day.weekday()]
 
     def _moment(self, t: int) -> datetime:
-        return (_EPOCH + timedelta(microseconds=t)).astimezone(self.timezone)
+        seconds, micro = divmod(t, 1_000_000)
+        try:
+            # Whole seconds keep fromtimestamp exact (a float of microseconds would not be).
+            return datetime.fromtimestamp(seconds, self.timezone).replace(microsecond=micro)
+        except (OverflowError, OSError, ValueError):  # beyond the platform's time_t
+            return (_EPOCH + timedelta(microseconds=t)).astimezone(self.timezone)
 
     def _year_of(self, t: int, field: str) -> _Year:
+        last = self._last
+        if last is not None and last.lo <= t < last.hi:
+            return last
+        self._last = table = self._find_year(t, field)
+        return table
+
+    def _find_year(self, t: int, field: str) -> _Year:
         year = (_EPOCH + timedelta(microseconds=t)).year
         table = self._year(year, field)
         if t < table.lo:
