@@ -320,3 +320,14 @@ def test_reversed_elapsed_raises_rather_than_going_negative() -> None:
     with pytest.raises(ValidationError, match="before start"):
         OFFICE_CAL.elapsed(sh(2026, 5, 4, 10), sh(2026, 5, 4, 9))
     assert OFFICE_CAL.elapsed(sh(2026, 5, 4, 10), sh(2026, 5, 4, 10)) == timedelta(0)
+
+
+def test_weekend_days_inside_a_break_close_for_a_six_day_week() -> None:
+    six_days = dict.fromkeys(range(6), (("09:00", "18:00"),))
+    calendar = china_calendar(week=six_days)
+    assert not calendar.works_on(date(2026, 2, 21))  # Saturday inside Spring Festival 2026
+    assert not calendar.works_on(date(2025, 10, 4))  # Saturday inside National Day 2025
+    assert not calendar.works_on(date(2025, 4, 5))  # Saturday after Qingming (4-4 to 4-6)
+    assert calendar.works_on(date(2026, 3, 7))  # an ordinary Saturday
+    assert calendar.works_on(date(2026, 2, 14))  # the make-up Saturday
+    assert calendar.add(sh(2026, 2, 14, 17, 0), 2 * H) == sh(2026, 2, 24, 10, 0)
