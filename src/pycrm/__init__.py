@@ -175,7 +175,14 @@ from pycrm.rfm import (
     SegmentSummary,
     ValueClass,
 )
-from pycrm.service import BusinessCalendar, always_open, china_calendar, country_calendar
+from pycrm.service import (
+    BusinessCalendar,
+    TicketStatus,
+    always_open,
+    china_calendar,
+    country_calendar,
+    ticket_machine,
+)
 from pycrm.session import AuditLog, Session
 from pycrm.storage import MemoryStore, Store
 from pycrm.storage.sqlalchemy import SqlStore, Tables, define_tables
@@ -293,6 +300,7 @@ __all__ = [
     "Task",
     "TaskStatus",
     "TeamSupervisor",
+    "TicketStatus",
     "Transition",
     "ValidationError",
     "ValueClass",
@@ -364,6 +372,7 @@ __all__ = [
     "start_stage",
     "submit_for_approval",
     "terminate_contract",
+    "ticket_machine",
     "tier_scheme",
     "train_from_history",
     "train_win_model",

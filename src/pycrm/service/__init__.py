@@ -13,11 +13,16 @@ from pycrm.service.calendar import (
     china_calendar,
     country_calendar,
 )
+from pycrm.service.status import PAUSED_STATUSES, TICKETS, TicketStatus, ticket_machine
 
 __all__ = [
+    "PAUSED_STATUSES",
     "STANDARD_HOURS",
+    "TICKETS",
     "BusinessCalendar",
+    "TicketStatus",
     "always_open",
     "china_calendar",
     "country_calendar",
+    "ticket_machine",
 ]
