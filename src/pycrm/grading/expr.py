@@ -14,6 +14,7 @@ either. Ask for them with ``.is_null()``.
 
 from __future__ import annotations
 
+import abc
 import enum
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
@@ -79,7 +80,7 @@ class Ref:
         return {key: self.name, **dict(self.params)}
 
 
-class Expr:
+class Expr(abc.ABC):
     """A rule over one customer; combine with ``&``, ``|`` and ``~``."""
 
     __slots__ = ()
@@ -99,9 +100,9 @@ class Expr:
             "(not 'and', 'or', 'not'), and evaluate it with matches()"
         )
 
+    @abc.abstractmethod
     def to_data(self) -> dict[str, Any]:
         """JSON-able data that :func:`as_expr` turns back into an equal expression."""
-        raise NotImplementedError
 
     def refs(self) -> Iterable[Ref]:
         """Every field and metric the expression reads."""
