@@ -34,22 +34,18 @@ def grades(ctx: SummaryContext) -> Block:
     s = ctx.session
     lines: list[str] = []
     for scheme in DEMO_SCHEMES:
-        counts: Counter[str] = Counter(
-            grade.grade or "none" for grade in s.customer_grades.stream(scheme=scheme.name)
-        )
+        # Counted where the grades are stored, a query per grade, not read back row by row.
+        counts = {
+            name: s.customer_grades.count(scheme=scheme.name, grade=name)
+            for name in [*(grade.name for grade in scheme.grades), None]
+        }
         total = sum(counts.values())
-        rows = []
-        for grade in scheme.grades:
-            rows.append(
-                (
-                    grade.name,
-                    grade.label or "-",
-                    counts[grade.name],
-                    _share(counts[grade.name], total),
-                )
-            )
-        if counts["none"]:
-            rows.append(("none", "-", counts["none"], _share(counts["none"], total)))
+        rows = [
+            (grade.name, grade.label or "-", counts[grade.name], _share(counts[grade.name], total))
+            for grade in scheme.grades
+        ]
+        if counts[None]:
+            rows.append(("none", "-", counts[None], _share(counts[None], total)))
         lines.append(f"  {scheme.name}: {scheme.description}")
         lines.extend(format_table(["grade", "meaning", "customers", "share"], rows))
         lines.append("")
