@@ -13,16 +13,57 @@ from pycrm.service.calendar import (
     china_calendar,
     country_calendar,
 )
+from pycrm.service.dispatch import (
+    Dispatch,
+    DispatchRule,
+    DispatchRules,
+    DispatchStrategy,
+    ServiceGroup,
+    choose_agent,
+    decide,
+    route,
+)
+from pycrm.service.history import ServiceHistory, service_history
+from pycrm.service.policy import DEFAULT_CALENDAR, SlaPolicies, SlaPolicy, default_policies
+from pycrm.service.repeats import DEFAULT_REPEAT_WINDOW, RepeatComplaint, repeat_complaints
+from pycrm.service.sla import SlaClock, SlaState, TicketSla, sla_clock, ticket_sla
 from pycrm.service.status import PAUSED_STATUSES, TICKETS, TicketStatus, ticket_machine
+from pycrm.service.ticket import TICKET_TYPES, Satisfaction, Ticket, TicketPriority
 
 __all__ = [
+    "DEFAULT_CALENDAR",
+    "DEFAULT_REPEAT_WINDOW",
     "PAUSED_STATUSES",
     "STANDARD_HOURS",
     "TICKETS",
+    "TICKET_TYPES",
     "BusinessCalendar",
+    "Dispatch",
+    "DispatchRule",
+    "DispatchRules",
+    "DispatchStrategy",
+    "RepeatComplaint",
+    "Satisfaction",
+    "ServiceGroup",
+    "ServiceHistory",
+    "SlaClock",
+    "SlaPolicies",
+    "SlaPolicy",
+    "SlaState",
+    "Ticket",
+    "TicketPriority",
+    "TicketSla",
     "TicketStatus",
     "always_open",
     "china_calendar",
+    "choose_agent",
     "country_calendar",
+    "decide",
+    "default_policies",
+    "repeat_complaints",
+    "route",
+    "service_history",
+    "sla_clock",
     "ticket_machine",
+    "ticket_sla",
 ]
