@@ -186,20 +186,27 @@ def test_define_tables_on_a_host_metadata_with_prefix_and_schema() -> None:
         "erp_crm_points_entries",
         "erp_crm_customer_grades",
         "erp_crm_segments",
+        "erp_crm_tickets",
+        "erp_crm_ticket_status_visits",
+        "erp_crm_agent_turns",
+        "erp_crm_calendars",
         "erp_crm_audit_log",
     }
     assert set(metadata.tables) == {"host_invoices"} | {f"sales.{name}" for name in ours}
     for table in tables:
         assert table.schema == "sales"
-        # Rep assignments and team supervisors belong to reps and teams, exchange rates are
-        # reference data, none of them to a customer: small tables a sharded database would
-        # replicate to every node rather than distribute.
+        # Rep assignments, team supervisors and agents' turns belong to reps, teams and
+        # service groups, exchange rates and calendars are reference data, none of them to a
+        # customer: small tables a sharded database would replicate to every node rather
+        # than distribute.
         keyed_elsewhere = (
             tables.customers,
             tables.rep_assignments,
             tables.team_supervisors,
             tables.exchange_rates,
             tables.segments,
+            tables.agent_turns,
+            tables.calendars,
         )
         assert "customer_id" in table.c or table in keyed_elsewhere
         names = [c.name for c in table.constraints] + [i.name for i in table.indexes]
@@ -473,7 +480,7 @@ def test_instalments_and_approvals_are_rows_for_plain_sql(store: SqlStore) -> No
 def test_migrations_ship_their_template() -> None:
     assert (MIGRATIONS / "script.py.mako").is_file()
     assert (MIGRATIONS / "env.py").is_file()
-    assert head_revision() == "0006"
+    assert head_revision() == "0007"
 
 
 # -- types -----------------------------------------------------------------------------------

@@ -24,6 +24,9 @@ from pycrm.pipeline import (
     StoredExchangeRate,
     TeamSupervisor,
 )
+from pycrm.service.definition import CalendarDefinition
+from pycrm.service.ticket import Ticket
+from pycrm.service.turns import AgentTurn
 
 
 @attrs.frozen
@@ -189,6 +192,37 @@ SPECS: tuple[EntitySpec, ...] = (
         references={"customer_id": "customer"},
     ),
     EntitySpec("segment", Segment, "segments", frozenset({"name"}), unique=("name",)),
+    EntitySpec(
+        "ticket",
+        Ticket,
+        "tickets",
+        # ``status`` and ``is_open`` are properties; SQL keeps them in columns.
+        frozenset(
+            {
+                "customer_id",
+                "contact_id",
+                "status",
+                "is_open",
+                "type",
+                "priority",
+                "channel",
+                "category",
+                "group",
+                "assignee",
+            }
+        ),
+        references={"customer_id": "customer", "contact_id": "contact"},
+        derived={"is_open": conv.check_bool},
+    ),
+    EntitySpec(
+        "agent_turn",
+        AgentTurn,
+        "agent_turns",
+        frozenset({"group", "agent", "key"}),
+        # ``key`` is group/agent: one turn per agent and service group.
+        unique=("key",),
+    ),
+    EntitySpec("calendar", CalendarDefinition, "calendars", frozenset({"name"}), unique=("name",)),
 )
 
 SPEC_BY_TYPE: Mapping[str, EntitySpec] = {spec.entity_type: spec for spec in SPECS}

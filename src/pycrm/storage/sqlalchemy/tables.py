@@ -6,12 +6,13 @@ several prefixed table sets share one database. Every table carries the customer
 customers table as its ``id``; tasks may have none), so a distributed database sharded by
 customer can co-locate a customer's rows.
 
-The small-row tables (tags, order and contract lines, instalments, stage and approval
-visits, the audit log) are
+The small-row tables (tags, order and contract lines, instalments, stage, approval and
+ticket status visits, the audit log) are
 ``WITHOUT ROWID`` on SQLite: rows live in the primary-key tree itself, which saves an index
 write per row on the bulk paths.
-On MySQL/MariaDB the tables are InnoDB, ``utf8mb4`` with a binary collation; indexed text is
-short enough (at most 184 characters per index) that every key fits the old 767-byte limit.
+On MySQL/MariaDB the tables are InnoDB, ``utf8mb4`` with a binary collation; every index
+stays under 400 characters, well inside the 3,072-byte key limit of InnoDB's ``DYNAMIC`` row
+format (the default since MySQL 5.7 and MariaDB 10.2).
 
 The migrations in ``migrations/versions/`` spell out the same schema by hand; a test compares
 the two on every supported database.
@@ -63,6 +64,10 @@ TABLE_NAMES = (
     "points_entries",
     "customer_grades",
     "segments",
+    "tickets",
+    "ticket_status_visits",
+    "agent_turns",
+    "calendars",
     "audit_log",
 )
 """Unprefixed table names in creation order (parents before children)."""
@@ -96,6 +101,10 @@ class Tables:
     points_entries: sa.Table
     customer_grades: sa.Table
     segments: sa.Table
+    tickets: sa.Table
+    ticket_status_visits: sa.Table
+    agent_turns: sa.Table
+    calendars: sa.Table
     audit_log: sa.Table
 
     def __iter__(self) -> Iterator[sa.Table]:
@@ -538,6 +547,82 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         sa.Column("description", sa.String(400), nullable=True),
         sa.UniqueConstraint("name", name=name("segments_name_uq")),
     )
+    tickets = table(
+        "tickets",
+        *bookkeeping("tickets"),
+        sa.Column("customer_id", id_type(), nullable=False),
+        sa.Column("contact_id", id_type(), nullable=True),
+        sa.Column("subject", sa.String(200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("type", sa.String(64), nullable=False),
+        sa.Column("priority", sa.String(8), nullable=False),
+        sa.Column("channel", sa.String(16), nullable=True),
+        sa.Column("category", sa.String(120), nullable=True),
+        sa.Column("group", sa.String(120), nullable=True),
+        sa.Column("assignee", sa.String(120), nullable=True),
+        sa.Column("assigned_at", UtcDateTime(), nullable=True),
+        # The current status, whether the ticket is open and when it was opened, kept beside
+        # the visits so the desk's lists and counts and reports over a period need no join.
+        sa.Column("status", sa.String(24), nullable=False),
+        sa.Column("is_open", sa.Boolean(), nullable=False),
+        sa.Column("opened_at", UtcDateTime(), nullable=False),
+        sa.Column("first_response_at", UtcDateTime(), nullable=True),
+        sa.Column("first_response_by", sa.String(120), nullable=True),
+        sa.Column("resolved_at", UtcDateTime(), nullable=True),
+        sa.Column("solution", sa.Text(), nullable=True),
+        sa.Column("linked_ticket_ids", json_type(), nullable=True),
+        # The customer's rating: all three set, or all NULL while unrated.
+        sa.Column("satisfaction_score", sa.SmallInteger(), nullable=True),
+        sa.Column("satisfaction_comment", sa.Text(), nullable=True),
+        sa.Column("rated_at", UtcDateTime(), nullable=True),
+        sa.Column("survey_requested_at", UtcDateTime(), nullable=True),
+        sa.Column("custom_fields", json_type(), nullable=True),
+        fk("tickets", "customer_id", customers),
+        fk("tickets", "contact_id", contacts),
+        ix("tickets", "customer_id", "id"),
+        ix("tickets", "contact_id"),
+        # (assignee, is_open): an agent's open tickets, and the load of each for dispatch.
+        ix("tickets", "assignee", "is_open"),
+        ix("tickets", "group", "id"),
+        ix("tickets", "status", "id"),
+        # (type, category): repeat complaints per category.
+        ix("tickets", "type", "category"),
+    )
+    ticket_status_visits = table(
+        "ticket_status_visits",
+        *child_of("ticket_status_visits", "ticket_id", tickets, "seq"),
+        *visit_columns(),
+        # (stage, entered_at): time spent in each status over a period, in plain SQL.
+        ix("ticket_status_visits", "stage", "entered_at"),
+        rowid=False,
+    )
+    agent_turns = table(
+        "agent_turns",
+        *bookkeeping("agent_turns"),
+        # group/agent: 120 + 1 + 120 characters.
+        sa.Column("key", sa.String(241), nullable=False),
+        sa.Column("group", sa.String(120), nullable=False),
+        sa.Column("agent", sa.String(120), nullable=False),
+        sa.Column("last_assigned_at", UtcDateTime(), nullable=False),
+        # No foreign key to the ticket: removing a ticket must not be blocked by it.
+        sa.Column("last_ticket_id", id_type(), nullable=True),
+        sa.UniqueConstraint("key", name=name("agent_turns_key_uq")),
+        ix("agent_turns", "group", "agent"),
+    )
+    calendars = table(
+        "calendars",
+        *bookkeeping("calendars"),
+        sa.Column("name", sa.String(64), nullable=False),
+        sa.Column("timezone", sa.String(64), nullable=False),
+        # Weekday -> [[start, end], ...] as "HH:MM" text; JSON keys are text ("0" is Monday).
+        sa.Column("week", json_type(), nullable=False),
+        sa.Column("country", sa.String(8), nullable=True),
+        sa.Column("subdiv", sa.String(16), nullable=True),
+        # Sorted ISO dates; make-up days map to their own hours or null for the standard ones.
+        sa.Column("holidays", json_type(), nullable=True),
+        sa.Column("workdays", json_type(), nullable=True),
+        sa.UniqueConstraint("name", name=name("calendars_name_uq")),
+    )
     audit_log = table(
         "audit_log",
         sa.Column("id", id_type(), nullable=False),
@@ -579,5 +664,9 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         points_entries=points_entries,
         customer_grades=customer_grades,
         segments=segments,
+        tickets=tickets,
+        ticket_status_visits=ticket_status_visits,
+        agent_turns=agent_turns,
+        calendars=calendars,
         audit_log=audit_log,
     )

@@ -40,6 +40,9 @@ from pycrm.pipeline import (
     StoredExchangeRate,
     TeamSupervisor,
 )
+from pycrm.service.definition import CalendarDefinition, Hours
+from pycrm.service.ticket import Satisfaction, Ticket
+from pycrm.service.turns import AgentTurn
 
 Row = Mapping[Any, Any]
 """A result row by column name (SQLAlchemy's ``RowMapping`` or a plain dict)."""
@@ -603,6 +606,110 @@ def segment_from_row(row: Row, _: Sequence[Row] = ()) -> Segment:
     return _from_columns(Segment, row)
 
 
+# -- service -------------------------------------------------------------------------------
+
+
+def ticket_row(t: Ticket) -> RowDict:
+    channel = t.channel
+    rating = t.satisfaction
+    return {
+        "id": t.id,
+        "version": t.version,
+        "created_at": t.created_at,
+        "updated_at": t.updated_at,
+        "customer_id": t.customer_id,
+        "contact_id": t.contact_id,
+        "subject": t.subject,
+        "description": t.description,
+        "type": t.type,
+        "priority": t.priority._value_,
+        "channel": None if channel is None else channel._value_,
+        "category": t.category,
+        "group": t.group,
+        "assignee": t.assignee,
+        "assigned_at": t.assigned_at,
+        "status": t.status_state.history[-1].stage,
+        "is_open": t.is_open,
+        "opened_at": t.status_state.history[0].entered_at,
+        "first_response_at": t.first_response_at,
+        "first_response_by": t.first_response_by,
+        "resolved_at": t.resolved_at,
+        "solution": t.solution,
+        "linked_ticket_ids": sorted(t.linked_ticket_ids) or None,
+        "satisfaction_score": None if rating is None else rating.score,
+        "satisfaction_comment": None if rating is None else rating.comment,
+        "rated_at": None if rating is None else rating.rated_at,
+        "survey_requested_at": t.survey_requested_at,
+        "custom_fields": t.custom_fields or None,
+    }
+
+
+def ticket_visit_rows(t: Ticket) -> list[RowDict]:
+    return _visit_rows("ticket_id", t.id, t.customer_id, t.status_state)
+
+
+def ticket_from_row(row: Row, visits: Sequence[Row]) -> Ticket:
+    score = row["satisfaction_score"]
+    return _from_columns(
+        Ticket,
+        row,
+        status_state=_state_from_rows(visits),
+        linked_ticket_ids=row["linked_ticket_ids"],
+        satisfaction=None
+        if score is None
+        else Satisfaction(
+            score=int(score), rated_at=row["rated_at"], comment=row["satisfaction_comment"]
+        ),
+    )
+
+
+def agent_turn_row(a: AgentTurn) -> RowDict:
+    return {
+        "id": a.id,
+        "version": a.version,
+        "created_at": a.created_at,
+        "updated_at": a.updated_at,
+        "key": a.key,
+        "group": a.group,
+        "agent": a.agent,
+        "last_assigned_at": a.last_assigned_at,
+        "last_ticket_id": a.last_ticket_id,
+    }
+
+
+def agent_turn_from_row(row: Row, _: Sequence[Row] = ()) -> AgentTurn:
+    return _from_columns(AgentTurn, row)
+
+
+def _hours_json(hours: Hours) -> list[list[str]]:
+    return [[start, end] for start, end in hours]
+
+
+def calendar_row(c: CalendarDefinition) -> RowDict:
+    return {
+        "id": c.id,
+        "version": c.version,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+        "name": c.name,
+        "timezone": c.timezone,
+        "week": {str(day): _hours_json(hours) for day, hours in c.week.items()},
+        "country": c.country,
+        "subdiv": c.subdiv,
+        "holidays": sorted(day.isoformat() for day in c.holidays) or None,
+        "workdays": {
+            day.isoformat(): None if hours is None else _hours_json(hours)
+            for day, hours in sorted(c.workdays.items())
+        }
+        or None,
+    }
+
+
+def calendar_from_row(row: Row, _: Sequence[Row] = ()) -> CalendarDefinition:
+    # The definition's converters read JSON's text keys, ISO dates and lists back.
+    return _from_columns(CalendarDefinition, row)
+
+
 # -- audit ---------------------------------------------------------------------------------
 
 
@@ -697,6 +804,15 @@ MAPPINGS: Mapping[str, EntityMapping] = {
             "customer_grade", "customer_grades", customer_grade_row, customer_grade_from_row
         ),
         EntityMapping("segment", "segments", segment_row, segment_from_row),
+        EntityMapping(
+            "ticket",
+            "tickets",
+            ticket_row,
+            ticket_from_row,
+            Children("ticket_status_visits", "ticket_id", ("ticket_id", "seq"), ticket_visit_rows),
+        ),
+        EntityMapping("agent_turn", "agent_turns", agent_turn_row, agent_turn_from_row),
+        EntityMapping("calendar", "calendars", calendar_row, calendar_from_row),
     )
 }
 """Entity type (as in ``pycrm.storage.spec.SPECS``) -> its mapping."""
