@@ -50,6 +50,10 @@ from pycrm.rates import load_rates
 from pycrm.regrade import REGRADE_BATCH, RegradeReport, customer_facts, explain_grade, regrade
 from pycrm.repository import Repository, customer_id_of
 from pycrm.sales import move_opportunity, review_opportunity
+from pycrm.service.definition import CalendarDefinition
+from pycrm.service.ticket import Ticket
+from pycrm.service.turns import AgentTurn
+from pycrm.service_desk import ServiceDesk
 from pycrm.storage.protocols import StoreTransaction
 from pycrm.storage.spec import SPEC_BY_TYPE
 
@@ -94,6 +98,10 @@ class Session:
     points: Repository[PointsEntry]
     customer_grades: Repository[CustomerGrade]
     segments: Repository[Segment]
+    tickets: Repository[Ticket]
+    agent_turns: Repository[AgentTurn]
+    calendars: Repository[CalendarDefinition]
+    service: ServiceDesk
 
     def __init__(
         self,
@@ -124,6 +132,10 @@ class Session:
         self.points = Repository(self, SPEC_BY_TYPE["points_entry"])
         self.customer_grades = Repository(self, SPEC_BY_TYPE["customer_grade"])
         self.segments = Repository(self, SPEC_BY_TYPE["segment"])
+        self.tickets = Repository(self, SPEC_BY_TYPE["ticket"])
+        self.agent_turns = Repository(self, SPEC_BY_TYPE["agent_turn"])
+        self.calendars = Repository(self, SPEC_BY_TYPE["calendar"])
+        self.service = ServiceDesk(self)
         self.audit = AuditLog(self)
 
     @property
