@@ -68,8 +68,9 @@ class ServiceDesk:
     # -- the lifecycle ---------------------------------------------------------------------
 
     def open(self, customer: Customer | str, subject: str, **fields: Any) -> Ticket:
-        """Open a ticket for ``customer`` now; ``fields`` as :func:`~pycrm.open_ticket`
-        (``type``, ``priority``, ``category``, ``contact_id``, ``assignee``, ...).
+        """Open a ticket for ``customer`` now; ``fields`` are those of
+        :func:`~pycrm.service.lifecycle.open_ticket` (``type``, ``priority``, ``category``,
+        ``contact_id``, ``assignee``, ...).
 
         A ``contact_id`` must name one of the customer's own contacts.
         """
@@ -108,8 +109,8 @@ class ServiceDesk:
     def move(
         self, ticket: Ticket | str, to: TicketStatus | str, reason: str | None = None
     ) -> Ticket:
-        """Move a ticket to status ``to`` (see :func:`~pycrm.move_ticket`); resolve with
-        :meth:`resolve` to record the solution."""
+        """Move a ticket to status ``to`` (see :func:`~pycrm.service.lifecycle.move_ticket`);
+        resolve with :meth:`resolve` to record the solution."""
         current = self._ticket(ticket)
         session = self._session
         return self._save(
