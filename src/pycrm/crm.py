@@ -21,6 +21,7 @@ from pycrm.grading.schemes import GradeScheme
 from pycrm.notify import NotificationChannel
 from pycrm.pipeline import AssignmentRules, Lead, Opportunity, StageMachine
 from pycrm.pipeline import builtin as builtin_pipelines
+from pycrm.pipeline.history import check_key
 from pycrm.plugins import (
     PluginLoadError,
     call_implementation,
@@ -30,6 +31,11 @@ from pycrm.plugins import (
     register_plugins,
 )
 from pycrm.regrade import REGRADE_BATCH, RegradeReport
+from pycrm.service import builtin as builtin_calendars
+from pycrm.service.calendar import BusinessCalendar
+from pycrm.service.dispatch import Dispatch, DispatchRules
+from pycrm.service.policy import SlaPolicies, default_policies
+from pycrm.service.ticket import Ticket
 from pycrm.session import Session
 from pycrm.storage.memory import MemoryStore
 from pycrm.storage.protocols import Store
@@ -56,6 +62,7 @@ class CRM:
         clock: Clock | None = None,
         plugins: Iterable[Any] = (),
         load_entrypoints: bool = False,
+        sla_policies: SlaPolicies | None = None,
     ) -> None:
         if clock is not None and not isinstance(clock, Clock):
             raise ValidationError("clock", "must have a now() method returning a datetime")
@@ -64,6 +71,7 @@ class CRM:
         self.plugins: pluggy.PluginManager = new_plugin_manager()
         self.plugins.register(builtin_pipelines, name="pycrm.pipelines")
         self.plugins.register(builtin_schemes, name="pycrm.grading")
+        self.plugins.register(builtin_calendars, name="pycrm.calendars")
         register_plugins(self.plugins, plugins)
         self.plugin_errors: list[PluginLoadError] = (
             load_entrypoint_plugins(self.plugins) if load_entrypoints else []
@@ -74,6 +82,9 @@ class CRM:
         self.plugins.hook.pycrm_pipelines(register=self._register_pipeline)
         self._schemes: dict[str, GradeScheme] = {}
         self.plugins.hook.pycrm_grading_schemes(register=self._register_scheme)
+        self._calendars: dict[str, BusinessCalendar] = {}
+        self.plugins.hook.pycrm_calendars(register=self._register_calendar)
+        self.sla_policies = default_policies() if sla_policies is None else sla_policies
         self._closed = False
         self.plugins.hook.pycrm_startup(crm=self)
 
@@ -88,6 +99,7 @@ class CRM:
         schema: str | None = None,
         load_entrypoints: bool = False,
         create_schema: bool = True,
+        sla_policies: SlaPolicies | None = None,
     ) -> CRM:
         """Open a CRM on a SQL database given by URL or by a host's SQLAlchemy ``Engine``.
 
@@ -105,7 +117,13 @@ class CRM:
             store = SqlStore(url, table_prefix=prefix or "", schema=schema)
         if create_schema:
             store.ensure_schema()
-        return cls(store, clock=clock, plugins=plugins, load_entrypoints=load_entrypoints)
+        return cls(
+            store,
+            clock=clock,
+            plugins=plugins,
+            load_entrypoints=load_entrypoints,
+            sla_policies=sla_policies,
+        )
 
     @classmethod
     def memory(
@@ -114,9 +132,16 @@ class CRM:
         clock: Clock | None = None,
         plugins: Iterable[Any] = (),
         load_entrypoints: bool = False,
+        sla_policies: SlaPolicies | None = None,
     ) -> CRM:
         """A CRM whose data lives in this process only: for tests, notebooks and trials."""
-        return cls(MemoryStore(), clock=clock, plugins=plugins, load_entrypoints=load_entrypoints)
+        return cls(
+            MemoryStore(),
+            clock=clock,
+            plugins=plugins,
+            load_entrypoints=load_entrypoints,
+            sla_policies=sla_policies,
+        )
 
     def session(self, *, actor: str = "system", connection: Connection | None = None) -> Session:
         """A unit of work acting as ``actor`` (recorded in the audit log).
@@ -226,6 +251,53 @@ class CRM:
             )
         self._schemes[scheme.name] = scheme
 
+    @property
+    def sla_policies(self) -> SlaPolicies:
+        """The SLA policy table tickets are measured by (:func:`pycrm.service.default_policies`
+        unless one was given to the constructor or set here)."""
+        return self._sla_policies
+
+    @sla_policies.setter
+    def sla_policies(self, policies: SlaPolicies) -> None:
+        if not isinstance(policies, SlaPolicies):
+            raise ValidationError(
+                "sla_policies", f"expected SlaPolicies, got {type(policies).__name__}"
+            )
+        self._sla_policies = policies
+
+    @property
+    def calendars(self) -> Mapping[str, BusinessCalendar]:
+        """Business calendars registered by plugins (the built-in ones too), by name."""
+        return MappingProxyType(self._calendars)
+
+    def calendar(self, name: str) -> BusinessCalendar:
+        """The registered business calendar called ``name``.
+
+        Calendars stored in the CRM are read in a session: ``s.service.calendar(name)``
+        looks there first and falls back to this.
+        """
+        found = self._calendars.get(name)
+        if found is None:
+            known = ", ".join(sorted(self._calendars)) or "none"
+            raise ValidationError("calendar", f"no calendar named {name!r} (registered: {known})")
+        return found
+
+    def _register_calendar(
+        self, name: str, calendar: BusinessCalendar, *, replace: bool = False
+    ) -> None:
+        try:
+            key = check_key(name, "name")
+        except ValidationError as exc:
+            raise PluginError(repr(name), f"a calendar name is a key: {exc}") from exc
+        if not isinstance(calendar, BusinessCalendar):
+            raise PluginError(key, "a calendar must be a BusinessCalendar")
+        if key in self._calendars and not replace:
+            raise PluginError(
+                key,
+                "a calendar with this name is already registered; pass replace=True to replace it",
+            )
+        self._calendars[key] = calendar
+
     def regrade(
         self,
         scheme: GradeScheme | str,
@@ -279,6 +351,19 @@ class CRM:
         if answer is None:
             return None
         return conv.check_text(answer, "pycrm_assign", max_length=120, required=True)
+
+    def plugin_dispatch(self, ticket: Ticket, rules: DispatchRules | None) -> Dispatch | None:
+        """Where a plugin sends ``ticket`` (``pycrm_dispatch``), or ``None`` to use the rules.
+
+        The first plugin to answer wins; an answer that is not a :class:`pycrm.Dispatch`
+        raises :class:`pycrm.ValidationError` rather than being guessed at.
+        """
+        answer = self.plugins.hook.pycrm_dispatch(ticket=ticket, rules=rules, crm=self)
+        if answer is None or isinstance(answer, Dispatch):
+            return answer
+        raise ValidationError(
+            "pycrm_dispatch", f"expected Dispatch or None, got {type(answer).__name__}"
+        )
 
     def _deliver(self, events: list[DomainEvent]) -> None:
         # Called after commit: the changes are durable, so one failing plugin must neither

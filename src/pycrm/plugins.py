@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from pycrm.crm import CRM
     from pycrm.notify import NotificationChannel
     from pycrm.pipeline import AssignmentRules, Lead, Opportunity, StageMachine
+    from pycrm.service.dispatch import Dispatch, DispatchRules
+    from pycrm.service.ticket import Ticket
 
 PROJECT = "pycrm"
 ENTRY_POINT_GROUP = "pycrm"
@@ -90,6 +92,20 @@ class HookSpecs:
         """
 
     @hookspec
+    def pycrm_calendars(self, register: Callable[..., None]) -> None:
+        """Called once at startup so a plugin can add or replace business calendars.
+
+        :param register: call it as ``register(name, calendar)`` with each
+            :class:`pycrm.service.BusinessCalendar`, or ``register(name, calendar,
+            replace=True)`` to replace one of the same name (a built-in one: ``"always_open"``,
+            ``"china"``). SLA policies name the calendar they count on.
+
+        All implementations run; the built-in calendars are registered first. A name already
+        taken, without ``replace=True``, is an error. A calendar stored in the CRM under the
+        same name (:class:`pycrm.service.CalendarDefinition`) wins over a registered one.
+        """
+
+    @hookspec
     def pycrm_validate_stage_change(
         self,
         subject: Any,
@@ -131,6 +147,22 @@ class HookSpecs:
         Return the name of the rep who takes it (any name: it need not be one of
         ``rules.reps``), or ``None`` to let the rules decide. The first result that is not
         ``None`` wins and the rest are not called.
+        """
+
+    @hookspec(firstresult=True)
+    def pycrm_dispatch(
+        self, ticket: Ticket, rules: DispatchRules | None, crm: CRM
+    ) -> Dispatch | None:
+        """Called when a session dispatches a ticket, before pycrm's own rules route it.
+
+        :param ticket: the ticket to dispatch, as it is before dispatch.
+        :param rules: the dispatch rules the caller passed (may be ``None``).
+        :param crm: the CRM whose session dispatches.
+
+        Return a :class:`pycrm.Dispatch` (the service group and the agent who takes the
+        ticket; the agent need not be a member of any of ``rules.groups``), or ``None`` to
+        let the rules decide. The first result that is not ``None`` wins, the rest are not
+        called, and the rules are not consulted.
         """
 
     @hookspec

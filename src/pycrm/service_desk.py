@@ -15,13 +15,14 @@ unanswered, for a host that sends or chases them in batches instead.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pycrm.domain import Customer
 from pycrm.domain import _convert as conv
 from pycrm.errors import ConcurrencyConflict, ValidationError
 from pycrm.repository import Repository
+from pycrm.service.calendar import BusinessCalendar
 from pycrm.service.history import ServiceHistory, service_history
 from pycrm.service.lifecycle import (
     assign_ticket,
@@ -32,6 +33,7 @@ from pycrm.service.lifecycle import (
     resolve_ticket,
     respond,
 )
+from pycrm.service.policy import SlaPolicies
 from pycrm.service.repeats import (
     COMPLAINT,
     DEFAULT_REPEAT_WINDOW,
@@ -40,6 +42,7 @@ from pycrm.service.repeats import (
     repeat_complaints,
     repeats_earlier,
 )
+from pycrm.service.sla import TicketSla, ticket_sla
 from pycrm.service.status import TicketStatus
 from pycrm.service.ticket import Ticket
 
@@ -60,6 +63,9 @@ class ServiceDesk:
 
     def __init__(self, session: Session) -> None:
         self._session = session
+        # Built stored calendars by (id, version): building one is cheap, but each keeps
+        # its own per-year tables, which are worth keeping for the session's length.
+        self._built: dict[tuple[str, int], BusinessCalendar] = {}
 
     @property
     def _tickets(self) -> Repository[Ticket]:
@@ -210,6 +216,80 @@ class ServiceDesk:
             return False
         earlier = self._tickets.stream(customer_id=current.customer_id, type=COMPLAINT)
         return repeats_earlier(current, earlier, window)
+
+    # -- calendars and SLA clocks ----------------------------------------------------------
+
+    def calendar(self, name: str) -> BusinessCalendar:
+        """The business calendar called ``name``: the one stored in the CRM
+        (``s.calendars``, with the host's own days off) if there is one, else the one
+        registered by a plugin or built in (:meth:`pycrm.CRM.calendar`)."""
+        key = conv.check_text(name, "calendar", max_length=64, required=True)
+        stored = self._session.calendars.list(name=key, limit=1).items
+        if not stored:
+            return self._session.crm.calendar(name)
+        definition = stored[0]
+        built = self._built.get((definition.id, definition.version))
+        if built is None:
+            built = self._built[(definition.id, definition.version)] = definition.build()
+        return built
+
+    def sla(
+        self,
+        ticket: Ticket | str,
+        *,
+        as_of: datetime | None = None,
+        policies: SlaPolicies | None = None,
+    ) -> TicketSla:
+        """The ticket's response and resolution clocks at ``as_of`` (default: now), under
+        ``policies`` (default: the CRM's :attr:`~pycrm.CRM.sla_policies`).
+
+        Nothing about SLAs is stored: the clocks are recomputed from the ticket's status
+        history on the policy's calendar, so a changed policy applies at once, to old
+        tickets too. See :func:`pycrm.service.ticket_sla`.
+        """
+        current = self._ticket(ticket)
+        table = self._policies(policies)
+        policy = table.for_ticket(current)
+        moment = self._session.now if as_of is None else as_of
+        return ticket_sla(current, policy, self.calendar(policy.calendar), as_of=moment)
+
+    def open_tickets(
+        self,
+        *,
+        as_of: datetime | None = None,
+        policies: SlaPolicies | None = None,
+        batch_size: int = SURVEY_BATCH,
+        **filters: Any,
+    ) -> Iterator[tuple[Ticket, TicketSla]]:
+        """Open tickets (narrowed by repository ``filters`` such as ``assignee`` or
+        ``group``) each with its SLA clocks at ``as_of``, read ``batch_size`` at a time.
+
+        An agent's queue is ``s.service.open_tickets(assignee="li.na")``; sort the pairs by
+        ``sla.next_due_at`` to work the most pressing first.
+        """
+        conv.check_int(batch_size, "batch_size", minimum=1, required=True)
+        if "is_open" in filters:
+            raise ValidationError("is_open", "open_tickets lists open tickets only")
+        table = self._policies(policies)
+        moment = self._session.now if as_of is None else as_of
+        # Every calendar the table names, looked up now: a missing one fails here, not
+        # halfway through the tickets.
+        calendars = {name: self.calendar(name) for name in table.calendars}
+        tickets = self._tickets.stream(batch_size=batch_size, is_open=True, **filters)
+        return (
+            (ticket, ticket_sla(ticket, policy, calendars[policy.calendar], as_of=moment))
+            for ticket in tickets
+            for policy in (table.for_ticket(ticket),)
+        )
+
+    def _policies(self, policies: SlaPolicies | None) -> SlaPolicies:
+        if policies is None:
+            return self._session.crm.sla_policies
+        if not isinstance(policies, SlaPolicies):
+            raise ValidationError(
+                "policies", f"expected SlaPolicies, got {type(policies).__name__}"
+            )
+        return policies
 
     # -- helpers ---------------------------------------------------------------------------
 
