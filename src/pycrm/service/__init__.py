@@ -13,6 +13,7 @@ from pycrm.service.calendar import (
     china_calendar,
     country_calendar,
 )
+from pycrm.service.definition import CalendarDefinition
 from pycrm.service.dispatch import (
     Dispatch,
     DispatchRule,
@@ -24,11 +25,21 @@ from pycrm.service.dispatch import (
     route,
 )
 from pycrm.service.history import ServiceHistory, service_history
+from pycrm.service.lifecycle import (
+    assign_ticket,
+    link_tickets,
+    move_ticket,
+    open_ticket,
+    rate_ticket,
+    resolve_ticket,
+    respond,
+)
 from pycrm.service.policy import DEFAULT_CALENDAR, SlaPolicies, SlaPolicy, default_policies
 from pycrm.service.repeats import DEFAULT_REPEAT_WINDOW, RepeatComplaint, repeat_complaints
 from pycrm.service.sla import SlaClock, SlaState, TicketSla, sla_clock, ticket_sla
 from pycrm.service.status import PAUSED_STATUSES, TICKETS, TicketStatus, ticket_machine
 from pycrm.service.ticket import TICKET_TYPES, Satisfaction, Ticket, TicketPriority
+from pycrm.service.turns import AgentTurn
 
 __all__ = [
     "DEFAULT_CALENDAR",
@@ -37,7 +48,9 @@ __all__ = [
     "STANDARD_HOURS",
     "TICKETS",
     "TICKET_TYPES",
+    "AgentTurn",
     "BusinessCalendar",
+    "CalendarDefinition",
     "Dispatch",
     "DispatchRule",
     "DispatchRules",
@@ -55,12 +68,19 @@ __all__ = [
     "TicketSla",
     "TicketStatus",
     "always_open",
+    "assign_ticket",
     "china_calendar",
     "choose_agent",
     "country_calendar",
     "decide",
     "default_policies",
+    "link_tickets",
+    "move_ticket",
+    "open_ticket",
+    "rate_ticket",
     "repeat_complaints",
+    "resolve_ticket",
+    "respond",
     "route",
     "service_history",
     "sla_clock",

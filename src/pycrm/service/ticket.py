@@ -109,8 +109,9 @@ class Ticket(Entity):
     complaints are counted per customer and category. ``first_response_at`` is when the
     customer first heard back (an explicit response, or the first move to waiting on the
     customer or to resolved); it stops the response clock. ``resolved_at`` is the latest
-    resolution and is cleared when the ticket is reopened. ``survey_requested_at`` says a
-    satisfaction survey is due; it is set on resolution while the ticket has no rating.
+    resolution and is cleared when the ticket is reopened. ``survey_requested_at`` is when
+    the customer was last asked for a rating: every resolution asks again, and a rating
+    older than it does not answer it.
     """
 
     ENTITY_TYPE: ClassVar[str] = "ticket"
