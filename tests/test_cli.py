@@ -74,6 +74,7 @@ def test_demo_writes_a_database_with_what_it_reports(demo_db: tuple[Path, Run]) 
             "tasks": s.tasks.count(),
             "opportunities": s.opportunities.count(),
             "customer grades": s.customer_grades.count(),
+            "tickets": s.tickets.count(),
         }
         demo_entries = s.audit.for_entity(s.customers.list(limit=1).items[0])
     assert counts["customers"] == 40

@@ -15,6 +15,7 @@ from pycrm import (
     LifecycleStatus,
     OrderStatus,
     TaskStatus,
+    TicketStatus,
 )
 from pycrm.demo import DEMO_NOW, SECTIONS, Block, SummaryContext, load, summarize
 from pycrm.demo import vocabulary as vocab
@@ -44,6 +45,7 @@ def test_load_reports_what_it_stored(crm: CRM) -> None:
             "task": s.tasks.count(),
             "opportunity": s.opportunities.count(),
             "customer_grade": s.customer_grades.count(),
+            "ticket": s.tickets.count(),
         }
     assert counts == stored
     # Every customer is graded by both demo schemes (A/B/C and tiers).
@@ -174,3 +176,38 @@ def test_pipeline_section_counts_deals_per_stage_and_forecasts_per_currency(crm:
     initial = next(line for line in block.splitlines() if "Initial contact" in line)
     assert re.search(rf"10%\s+{stages['initial_contact']}\s", initial)
     assert "weighted forecast of" in block
+
+
+def test_tickets_are_worked_through_their_statuses(crm: CRM) -> None:
+    with crm.session() as s:
+        tickets = list(s.tickets.stream())
+        customers = {c.id: c for c in s.customers.stream()}
+    assert len(tickets) > 20
+    assert {t.type for t in tickets} == set(vocab.TICKET_TYPE_WEIGHTS)
+    statuses = Counter(t.status for t in tickets)
+    assert statuses[TicketStatus.CLOSED]
+    assert statuses[TicketStatus.IN_PROGRESS]
+    for ticket in tickets:
+        assert ticket.opened_at <= DEMO_NOW
+        assert ticket.status_state.entered_at <= DEMO_NOW
+        assert ticket.group == vocab.GROUP_BY_TICKET_TYPE[ticket.type]
+        assert ticket.assignee is None or ticket.assignee in vocab.SERVICE_GROUPS[ticket.group]
+        assert customers[ticket.customer_id].status in (
+            LifecycleStatus.ACTIVE,
+            LifecycleStatus.DORMANT,
+        )
+        if ticket.resolved_at is not None:
+            assert ticket.first_response_at is not None
+            assert ticket.first_response_at <= ticket.resolved_at
+    assert any(t.satisfaction is not None for t in tickets)
+
+
+def test_service_section_counts_open_tickets_by_sla_state(crm: CRM) -> None:
+    with crm.session() as s:
+        open_count = s.tickets.count(is_open=True)
+    block = summarize(crm).split("Service desk")[1].split("\n\n\n")[0]
+    counts = re.search(r"breached (\d+), warning (\d+), running (\d+), paused (\d+)", block)
+    assert counts is not None
+    assert sum(int(n) for n in counts.groups()) == open_count
+    assert "resolved in the last 30 days" in block
+    assert "repeat complaints" in block

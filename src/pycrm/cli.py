@@ -276,9 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a SQLite file with realistic sample data and summarise it",
         description=(
             "Generate customers (companies and people, in China and abroad), contacts, "
-            "orders, interactions and tasks, store them in a new SQLite file through pycrm's "
-            "bulk path and print a summary. With --seed the data and the summary are the "
-            "same on every run."
+            "orders, interactions, tasks, deals and service tickets, store them in a new "
+            "SQLite file through pycrm's bulk path and print a summary. With --seed the data "
+            "and the summary are the same on every run."
         ),
     )
     demo.add_argument(

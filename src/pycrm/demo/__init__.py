@@ -7,14 +7,19 @@ added later brings its own data and its own section.
 
 from pycrm.demo.grading import churn_risk, grades, rfm_segments
 from pycrm.demo.sample import DEMO_ACTOR, DEMO_NOW, LOAD_STEPS, LoadStep, SampleContext, load
+from pycrm.demo.service import add_tickets, service_desk
 from pycrm.demo.summary import SECTIONS, Block, Section, SummaryContext, audit_example, summarize
 
-# Grading brings its own sections, shown before the audit trail that closes the summary.
+# Grading and the service desk bring their own sections, shown before the audit trail
+# that closes the summary.
 SECTIONS[SECTIONS.index(audit_example) : SECTIONS.index(audit_example)] = [
     grades,
     rfm_segments,
     churn_risk,
+    service_desk,
 ]
+# The service desk brings its tickets, loaded after the customers and contacts they name.
+LOAD_STEPS.append(add_tickets)
 
 __all__ = [
     "DEMO_ACTOR",

@@ -139,6 +139,7 @@ def records(ctx: SummaryContext) -> Block:
         ("tasks", s.tasks.count()),
         ("opportunities", s.opportunities.count()),
         ("customer grades", s.customer_grades.count()),
+        ("tickets", s.tickets.count()),
     ]
     return Block("Records", format_table(["entity", "count"], rows))
 

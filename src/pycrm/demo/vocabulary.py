@@ -223,3 +223,52 @@ LOST_REASONS: Final = (
     "price above budget", "no decision maker support", "选择了竞争对手", "预算被削减",
     "项目延期",
 )  # fmt: skip
+
+SERVICE_GROUPS: Final = {
+    "customer_care": ("liu.yang", "gao.min"),
+    "technical_support": ("wu.hao", "zheng.kai", "song.jia"),
+    "complaints": ("tang.li", "feng.xue"),
+}
+GROUP_BY_TICKET_TYPE: Final = {
+    "inquiry": "customer_care",
+    "fault": "technical_support",
+    "complaint": "complaints",
+}
+TICKET_TYPE_WEIGHTS: Final = {"inquiry": 50, "fault": 30, "complaint": 20}
+TICKET_PRIORITY_WEIGHTS: Final = {"urgent": 10, "normal": 70, "low": 20}
+TICKET_CATEGORIES: Final = ("delivery", "billing", "installation", "product quality", "account")
+TICKET_SUBJECTS: Final = {
+    "inquiry": (
+        "How do I add users to our licence?",
+        "Invoice copy needed for March",
+        "Training dates for new staff",
+        "Which version supports SSO?",
+    ),
+    "fault": (
+        "Sync job fails every night",
+        "Label printer driver crashes",
+        "Dashboard shows no data since update",
+        "API returns 500 on order export",
+    ),
+    "complaint": (
+        "Parcel arrived damaged",
+        "Charged twice for one order",
+        "Engineer did not show up",
+        "Replacement part is the wrong model",
+    ),
+}
+TICKET_SOLUTIONS: Final = (
+    "Walked the customer through the settings",
+    "Sent replacement and prepaid return label",
+    "Refund issued to the original payment method",
+    "Patched configuration and re-ran the job",
+    "Rescheduled the visit with a confirmed time",
+)
+SATISFACTION_COMMENTS: Final = (
+    None,
+    None,
+    "Quick and friendly",
+    "Took too long to get an answer",
+    "Solved at the first call",
+    "Had to explain the problem twice",
+)
