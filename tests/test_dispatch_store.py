@@ -231,3 +231,20 @@ def test_bad_arguments_are_refused(crm: CRM) -> None:
         with pytest.raises(ValidationError) as raised:
             dispatch_ticket(s, ticket, [DispatchRule("tech")])  # type: ignore[arg-type]
         assert raised.value.field == "rules"
+
+
+def test_the_desk_dispatches_by_id_in_the_callers_session(crm: CRM) -> None:
+    with crm.session(actor="desk") as s:
+        ticket = s.service.open(
+            s.customers.add(Customer.person("Han Mei")), "Charged twice", type="complaint"
+        )
+        dispatched = s.service.dispatch(ticket.id, RULES)
+        assert (dispatched.group, dispatched.assignee) == ("complaints", "dee")
+        again = s.service.dispatch(
+            s.service.open(ticket.customer_id, "Still charged twice", type="complaint"), RULES
+        )
+        assert again.assignee == "eve"  # least loaded: dee holds one open complaint
+    with crm.session() as s, pytest.raises(ValidationError):
+        s.service.dispatch(ticket.id, "complaints")  # type: ignore[arg-type]
+    with crm.session() as s:
+        assert s.tickets.get(ticket.id).assignee == "dee"

@@ -18,11 +18,13 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from pycrm.dispatching import dispatch_ticket
 from pycrm.domain import Customer
 from pycrm.domain import _convert as conv
 from pycrm.errors import ConcurrencyConflict, ValidationError
 from pycrm.repository import Repository
 from pycrm.service.calendar import BusinessCalendar
+from pycrm.service.dispatch import DispatchRules
 from pycrm.service.history import ServiceHistory, service_history
 from pycrm.service.lifecycle import (
     assign_ticket,
@@ -216,6 +218,15 @@ class ServiceDesk:
             return False
         earlier = self._tickets.stream(customer_id=current.customer_id, type=COMPLAINT)
         return repeats_earlier(current, earlier, window)
+
+    def dispatch(self, ticket: Ticket | str, rules: DispatchRules | None) -> Ticket:
+        """Send an open ticket to a service group and, where one is free, an agent.
+
+        Plugins decide first (``pycrm_dispatch``); otherwise ``rules`` route it and pick the
+        agent by the group's strategy, from turns and loads kept in the store. See
+        :func:`pycrm.dispatching.dispatch_ticket`.
+        """
+        return dispatch_ticket(self._session, self._ticket(ticket), rules)
 
     # -- calendars and SLA clocks ----------------------------------------------------------
 
