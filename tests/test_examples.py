@@ -121,3 +121,21 @@ def test_segments_and_grades(tmp_path: Path) -> None:
     assert "北方重工: A, next follow-up 2026-03-09" in out
     assert "[yes] (F.spend(days=365) >= 100000)  (F.spend(days=365) = 180000.00)" in out
     assert "churn risk: Corner Shop: no interaction or purchase for 300 days" in out
+
+
+def test_service_desk(tmp_path: Path) -> None:
+    out = run_python([str(EXAMPLES / "service_desk.py")], cwd=tmp_path)
+    # Dispatch by type; round robin starts with the first agent, least loaded with the idle one.
+    assert "Scanner app crashes on login     fault     -> tech/wu.hao" in out
+    assert "Charged twice for order 1043     complaint -> complaints/tang.li" in out
+    # Urgent: half an hour to respond, four working hours to resolve.
+    assert "response running (due Fri 13 15:30), resolution running (due Fri 13 19:00)" in out
+    # The complaint's hour ran out at 16:00; the waiting fault's resolution clock stands still.
+    assert "response breached (due Fri 13 16:00)" in out
+    assert "response met (due Fri 13 15:30), resolution paused" in out
+    # The pause moved the due time by its working time only: Saturday works, Sunday does not,
+    # and Monday is the company's stored day off.
+    assert "resolution due after it:         Tue 17 13:40" in out
+    assert "the pause covered 15:40:00 of working time" in out
+    assert "repeat complaint: True" in out
+    assert "Acme Logistics: satisfaction 5.0 from 1 rating" in out
