@@ -390,6 +390,10 @@ def test_most_specific_policy_wins() -> None:
             "start",
         ),
         (lambda: BusinessCalendar("UTC", {0: []}), "week"),
+        (
+            lambda: sla_clock(OFFICE, start=minute(0), target=HOUR, as_of=minute(9), warn_at=1),
+            "warn_at",
+        ),
     ],
 )
 def test_bad_input_names_the_field(build, field: str) -> None:  # type: ignore[no-untyped-def]

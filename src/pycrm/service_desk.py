@@ -235,9 +235,10 @@ class ServiceDesk:
         (``s.calendars``, with the host's own days off) if there is one, else the one
         registered by a plugin or built in (:meth:`pycrm.CRM.calendar`)."""
         key = conv.check_text(name, "calendar", max_length=64, required=True)
+        assert key is not None  # required=True never returns None
         stored = self._session.calendars.list(name=key, limit=1).items
         if not stored:
-            return self._session.crm.calendar(name)
+            return self._session.crm.calendar(key)
         definition = stored[0]
         built = self._built.get((definition.id, definition.version))
         if built is None:

@@ -54,7 +54,8 @@ def _priority(value: TicketPriority | str | None) -> TicketPriority | None:
     return None if value is None else conv.check_enum(value, "priority", TicketPriority)
 
 
-def _warn_at(value: Decimal | float | str) -> Decimal:
+def check_warn_at(value: Decimal | float | str) -> Decimal:
+    """``value`` as a share strictly between 0 and 1, else ``ValidationError`` on ``warn_at``."""
     share = conv.check_decimal(value, "warn_at")
     if not Decimal(0) < share < Decimal(1):
         raise ValidationError("warn_at", "must lie between 0 and 1 (e.g. 0.8)", value=value)
@@ -74,7 +75,7 @@ class SlaPolicy:
     calendar: str = attrs.field(default=DEFAULT_CALENDAR, converter=_calendar)
     type: str | None = attrs.field(default=None, converter=_type)
     priority: TicketPriority | None = attrs.field(default=None, converter=_priority)
-    warn_at: Decimal = attrs.field(default=DEFAULT_WARN_AT, converter=_warn_at)
+    warn_at: Decimal = attrs.field(default=DEFAULT_WARN_AT, converter=check_warn_at)
 
     def __attrs_post_init__(self) -> None:
         if self.resolve_within < self.respond_within:

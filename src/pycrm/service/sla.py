@@ -24,7 +24,7 @@ import attrs
 from pycrm.domain import _convert as conv
 from pycrm.errors import ValidationError
 from pycrm.service.calendar import BusinessCalendar
-from pycrm.service.policy import DEFAULT_WARN_AT, SlaPolicy
+from pycrm.service.policy import DEFAULT_WARN_AT, SlaPolicy, check_warn_at
 from pycrm.service.status import PAUSED_STATUSES, TicketStatus
 from pycrm.service.ticket import Ticket
 
@@ -143,7 +143,7 @@ def sla_clock(
         raise ValidationError("stop", "is before the clock started", value=stop)
     stopped = end is not None and end <= moment
     horizon = end if end is not None and stopped else moment
-    share = _share(target, conv.check_decimal(warn_at, "warn_at"))
+    share = _share(target, check_warn_at(warn_at))
 
     # The clock runs between pauses, up to the horizon (the stop, or as_of).
     running: list[tuple[datetime, datetime]] = []
