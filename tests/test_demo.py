@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from datetime import datetime, timezone
 
 import pytest
 
@@ -211,3 +212,14 @@ def test_service_section_counts_open_tickets_by_sla_state(crm: CRM) -> None:
     assert sum(int(n) for n in counts.groups()) == open_count
     assert "resolved in the last 30 days" in block
     assert "repeat complaints" in block
+
+
+def test_a_demo_run_in_a_holiday_break_opens_no_ticket_in_the_future() -> None:
+    # Noon on the last day of the 2026 Spring Festival break in Beijing: for nine days no
+    # office hour has opened, and the next one is still to come.
+    noon = datetime(2026, 2, 23, 4, 0, tzinfo=timezone.utc)
+    crm = CRM.memory(clock=FixedClock(noon))
+    load(crm, customers=60, seed=5)
+    with crm.session() as s:
+        assert max(t.opened_at for t in s.tickets.stream()) <= noon
+    assert "Service desk" in summarize(crm)

@@ -75,7 +75,7 @@ def _ticket(
     priorities = list(vocab.TICKET_PRIORITY_WEIGHTS)
     group = vocab.GROUP_BY_TICKET_TYPE[kind]
     # Most customers get in touch during office hours; some write in the evening.
-    if rng.random() < 0.75:
+    if rng.random() < 0.75 and _CALENDAR.next_open(opened_at) <= ctx.now:
         opened_at = _CALENDAR.next_open(opened_at)
     moment = opened_at.replace(second=0, microsecond=0)
     ticket = open_ticket(
