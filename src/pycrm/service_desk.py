@@ -83,9 +83,7 @@ class ServiceDesk:
         A ``contact_id`` must name one of the customer's own contacts.
         """
         session = self._session
-        customer_id = _customer_id(customer)
-        if session.customers.get_or_none(customer_id) is None:
-            raise ValidationError("customer", f"no customer with id {customer_id!r}")
+        customer_id = self._existing_customer(customer)
         contact_id = fields.get("contact_id")
         if contact_id is not None:
             conv.check_text(contact_id, "contact_id", max_length=64, required=True)
@@ -145,7 +143,7 @@ class ServiceDesk:
             raise ValidationError(
                 "ticket", f"is {current.status.value}; only resolved tickets are reopened"
             )
-        conv.check_text(reason, "reason", max_length=500, required=True)
+        # The machine requires the reason on this move (and checks it like any other).
         return self.move(current, TicketStatus.IN_PROGRESS, reason=reason)
 
     def link(self, first: Ticket | str, second: Ticket | str) -> tuple[Ticket, Ticket]:
