@@ -2,6 +2,8 @@
 
 ``pycrm demo`` writes a SQLite file full of realistic sample data and prints a summary of it;
 ``pycrm rfm URL`` prints the RFM segments and best customers of a database;
+``pycrm import KIND FILE --db URL`` and ``pycrm export KIND FILE --db URL`` move customers,
+contacts, orders and interactions in and out as CSV;
 ``pycrm db upgrade URL`` / ``pycrm db current URL`` run and inspect pycrm's migrations on a
 database a host manages. CRMs opened here load the ``pycrm`` entry-point plugins, reporting a
 broken plugin as a warning instead of failing.
@@ -236,6 +238,72 @@ def run_rfm(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- import / export -------------------------------------------------------------------------
+
+
+def _column_map(text: str) -> tuple[str, str | None]:
+    column, sep, field = text.partition("=")
+    if not sep or not column.strip():
+        raise argparse.ArgumentTypeError(
+            f"expected COLUMN=FIELD (or COLUMN= to ignore), got {text!r}"
+        )
+    return column.strip(), field.strip() or None
+
+
+def run_import(args: argparse.Namespace) -> int:
+    """``pycrm import``: the summary on stdout; refused rows on stderr or in ``--errors``."""
+    from pycrm.io import import_records
+
+    try:
+        with open_crm(args.db, plugins=args.plugins) as crm:
+            report = import_records(
+                crm,
+                args.kind,
+                Path(args.file),
+                mapping=dict(args.map),
+                key=args.key,
+                mode=args.mode,
+                batch_size=args.batch_size,
+                currency=args.currency,
+                encoding=args.encoding,
+                progress=args.progress,
+            )
+    except _database_errors() as exc:
+        raise CommandFailed(f"cannot import into {_display_url(args.db)}: {exc}") from exc
+    _write(sys.stdout, report.summary() + "\n")
+    if report.errors:
+        if args.errors:
+            with open(args.errors, "w", encoding="utf-8", newline="") as out:
+                report.to_csv(out)
+            _say(f"{len(report.errors):,} refused rows listed in {args.errors}")
+        else:
+            shown = report.errors[:20]
+            for error in shown:
+                column = f" (column {error.column})" if error.column else ""
+                _say(f"row {error.row}: {error.field}{column}: {error.problem}")
+            if len(report.errors) > len(shown):
+                _say(f"... and {len(report.errors) - len(shown):,} more; use --errors FILE")
+        return 1
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """``pycrm export``: CSV to a file (or stdout for ``-``), masked unless ``--unmasked``."""
+    from pycrm.io import export_csv
+
+    try:
+        with open_crm(args.db, plugins=args.plugins) as crm:
+            if args.out == "-":
+                count = export_csv(crm, args.kind, sys.stdout, unmasked=args.unmasked)
+            else:
+                count = export_csv(crm, args.kind, Path(args.out), unmasked=args.unmasked)
+    except _database_errors() as exc:
+        raise CommandFailed(f"cannot export from {_display_url(args.db)}: {exc}") from exc
+    masking = "unmasked" if args.unmasked else "personal data masked"
+    _say(f"exported {count:,} {args.kind} ({masking})")
+    return 0
+
+
 # -- parser --------------------------------------------------------------------------------
 
 
@@ -253,7 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pycrm",
         description=(
-            "pycrm, an embeddable CRM library: sample data, RFM segments and database maintenance."
+            "pycrm, an embeddable CRM library: sample data, RFM segments, CSV import and "
+            "export, and database maintenance."
         ),
     )
     parser.add_argument("--version", action="version", version=f"pycrm {__version__}")
@@ -348,7 +417,72 @@ def build_parser() -> argparse.ArgumentParser:
         help="how many of the best customers to list (default: %(default)s)",
     )
     rfm.set_defaults(handler=run_rfm)
+    _add_import_export(commands)
     return parser
+
+
+def _add_import_export(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from pycrm.io import DEFAULT_BATCH, KINDS, MODES
+
+    kinds = list(KINDS)
+    imports = commands.add_parser(
+        "import",
+        help="import customers, contacts, orders or interactions from a CSV file",
+        description=(
+            "Read a CSV file row by row, check every row as the library does, and store the "
+            "rows in batches. With --key, rows whose key is already stored update that "
+            "record. In all_or_nothing mode (the default) one refused row stores nothing; "
+            "with skip_bad_rows the good rows are stored. Exits 1 when any row was refused."
+        ),
+    )
+    imports.add_argument("kind", choices=kinds, help="what the file holds")
+    imports.add_argument("file", help="CSV file with a header row (UTF-8 by default)")
+    imports.add_argument("--db", required=True, help="SQLAlchemy database URL")
+    imports.add_argument(
+        "--map",
+        type=_column_map,
+        action="append",
+        default=[],
+        metavar="COLUMN=FIELD",
+        help="read COLUMN into FIELD; COLUMN= ignores the column (repeatable)",
+    )
+    imports.add_argument("--key", default=None, help="match rows on this field and update")
+    imports.add_argument(
+        "--mode", choices=MODES, default="all_or_nothing", help="default: %(default)s"
+    )
+    imports.add_argument(
+        "--errors", default=None, metavar="FILE", help="write refused rows to FILE as CSV"
+    )
+    imports.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=DEFAULT_BATCH,
+        help="rows stored per batch (default: %(default)s)",
+    )
+    imports.add_argument(
+        "--currency", default=None, help="currency of amounts without a currency column"
+    )
+    imports.add_argument("--encoding", default="utf-8", help="file encoding (default: utf-8)")
+    imports.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="no progress bar"
+    )
+    imports.set_defaults(handler=run_import)
+
+    exports = commands.add_parser(
+        "export",
+        help="export customers, contacts, orders or interactions to CSV",
+        description=(
+            "Write every stored record as CSV, personal data masked unless --unmasked. "
+            "Cells a spreadsheet would run as formulas are prefixed with a quote."
+        ),
+    )
+    exports.add_argument("kind", choices=kinds, help="what to export")
+    exports.add_argument("out", help="CSV file to write, or - for stdout")
+    exports.add_argument("--db", required=True, help="SQLAlchemy database URL")
+    exports.add_argument(
+        "--unmasked", action="store_true", help="write personal data in full (a choice)"
+    )
+    exports.set_defaults(handler=run_export)
 
 
 def _configure_logging(verbose: bool) -> None:

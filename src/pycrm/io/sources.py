@@ -1,0 +1,152 @@
+"""Rows from a CSV file, a pandas DataFrame or any iterable of dicts, read one at a time.
+
+Nothing here loads a source whole: a CSV file is read row by row, a DataFrame walked with
+``itertuples``, an iterable consumed as it yields. CSV bytes that are not valid in the
+file's encoding do not stop the read: they arrive as lone surrogates, which the importer
+reports as invalid text in that row and field.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import ExitStack
+from typing import IO, Any
+
+import attrs
+
+from pycrm.errors import ValidationError
+
+
+@attrs.frozen
+class Rows:
+    """``columns``: the header, when the source has one (CSV, DataFrame), so unknown columns
+    are refused before any row is read; ``rows``: ``(row number, values)``, numbered from 1
+    (for a CSV file, row 1 is the first record after the header); ``total``: the number of
+    rows when known without reading them (a DataFrame's length)."""
+
+    columns: tuple[str, ...] | None
+    rows: Iterator[tuple[int, Mapping[str, Any]]]
+    total: int | None = None
+
+
+def open_rows(source: Any, stack: ExitStack, *, encoding: str = "utf-8") -> Rows:
+    """Rows of ``source``: a path, a file object (text or binary), a DataFrame or an
+    iterable of mappings. Files this opens are closed by ``stack``."""
+    if isinstance(source, str | os.PathLike):
+        stream = stack.enter_context(
+            open(source, encoding=encoding, errors="surrogateescape", newline="")  # noqa: SIM115
+        )
+        return _csv_rows(stream)
+    pandas = sys.modules.get("pandas")
+    if pandas is not None and isinstance(source, pandas.DataFrame):
+        return _frame_rows(source)
+    if hasattr(source, "read"):
+        return _csv_rows(_text_stream(source, encoding))
+    if isinstance(source, Mapping | bytes) or not isinstance(source, Iterable):
+        raise ValidationError(
+            "source",
+            "expected a CSV path or file, a pandas DataFrame or an iterable of dicts, "
+            f"got {type(source).__name__}",
+        )
+    return Rows(None, _dict_rows(source))
+
+
+def _text_stream(stream: IO[Any], encoding: str) -> IO[str]:
+    if isinstance(stream, io.TextIOBase):
+        return stream
+    if isinstance(stream, io.BufferedIOBase | io.RawIOBase) or "b" in getattr(stream, "mode", ""):
+        return io.TextIOWrapper(stream, encoding=encoding, errors="surrogateescape", newline="")
+    return stream
+
+
+def _csv_rows(stream: IO[str]) -> Rows:
+    reader = csv.reader(stream)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return Rows((), iter(()))
+    except UnicodeDecodeError as exc:
+        raise _undecodable(exc) from None
+    columns = tuple(name.strip() for name in header)
+    return Rows(columns, _csv_records(reader, columns))
+
+
+def _undecodable(exc: UnicodeDecodeError) -> ValidationError:
+    # A text stream opened by the caller decodes strictly; opened by us, bad bytes are kept.
+    return ValidationError(
+        "source", f"not valid text ({exc.reason}); pass the file's path or open it in binary mode"
+    )
+
+
+def _csv_records(reader: Any, columns: tuple[str, ...]) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    number = 0
+    width = len(columns)
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            number += 1
+            yield number, {_MALFORMED: str(exc)}
+            continue
+        except UnicodeDecodeError as exc:
+            raise _undecodable(exc) from None
+        if not cells:
+            continue  # a blank line is not a record
+        number += 1
+        if len(cells) != width:
+            yield number, {_MALFORMED: f"has {len(cells)} cells, the header {width}"}
+            continue
+        yield number, dict(zip(columns, cells, strict=True))
+
+
+_MALFORMED = "\0malformed"
+"""Key of a row the CSV reader could not split into the header's cells; its value is why."""
+
+
+def malformed(row: Mapping[str, Any]) -> str | None:
+    """Why the CSV reader could not read ``row``, or ``None`` for a well-formed row."""
+    reason = row.get(_MALFORMED)
+    return reason if isinstance(reason, str) else None
+
+
+def _frame_rows(frame: Any) -> Rows:
+    columns = tuple(str(name) for name in frame.columns)
+
+    def records() -> Iterator[tuple[int, Mapping[str, Any]]]:
+        for number, values in enumerate(frame.itertuples(index=False, name=None), start=1):
+            yield number, dict(zip(columns, map(_plain_value, values), strict=True))
+
+    return Rows(columns, records(), total=len(frame))
+
+
+def _plain_value(value: Any) -> Any:
+    """A DataFrame cell as a plain Python value: missing -> ``None``; a float -> its
+    shortest text, so amounts stay exact and whole numbers read as such; numpy scalars and
+    Timestamps -> their Python equivalents."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return None if value != value else repr(value)
+    to_python = getattr(value, "to_pydatetime", None)
+    if to_python is not None:
+        return None if str(value) == "NaT" else to_python()
+    item = getattr(value, "item", None)
+    if item is not None and type(value).__module__ == "numpy":
+        return _plain_value(item())
+    if value.__class__.__name__ in ("NAType", "NaTType"):
+        return None
+    return value
+
+
+def _dict_rows(source: Iterable[Any]) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    for number, row in enumerate(source, start=1):
+        if not isinstance(row, Mapping):
+            yield number, {_MALFORMED: f"expected a dict, got {type(row).__name__}"}
+            continue
+        yield number, row
