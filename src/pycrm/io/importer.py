@@ -428,9 +428,14 @@ def _resolve_customer(s: Session, data: dict[str, Any], known: dict[str, bool]) 
     """Turn a ``customer_<key>`` column into ``customer_id``; check the customer exists."""
     for column, key in CUSTOMER_REFERENCES.items():
         value = data.pop(column, None)
-        if value is None or "customer_id" in data:
+        if value is None:
             continue
-        customer = find_customer(s, key, value)
+        if "customer_id" in data:
+            raise ValidationError(column, "give the customer once: by customer_id or by one key")
+        try:
+            customer = find_customer(s, key, value)
+        except ValidationError as exc:
+            raise ValidationError(column, exc.problem, value=value) from None
         if customer is None:
             raise ValidationError(column, f"no stored customer has this {key}", value=value)
         data["customer_id"] = customer.id
@@ -439,6 +444,7 @@ def _resolve_customer(s: Session, data: dict[str, Any], known: dict[str, bool]) 
     if not isinstance(customer_id, str):
         return  # the entity refuses a missing or mistyped customer_id, naming the field
     if customer_id not in known:
-        known[customer_id] = s.customers.get_or_none(customer_id) is not None
+        checked = conv.check_text(customer_id, "customer_id", max_length=64, required=True)
+        known[customer_id] = checked is not None and s.customers.get_or_none(checked) is not None
     if not known[customer_id]:
         raise ValidationError("customer_id", "no stored customer has this id", value=customer_id)

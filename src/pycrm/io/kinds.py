@@ -34,7 +34,10 @@ def _money(data: dict[str, Any], name: str, currency: str | None) -> None:
     code = code if code is not None else currency
     if code is None:
         raise ValidationError(f"{name}_currency", "is required with an amount")
-    data[name] = Money(amount, code)
+    try:
+        data[name] = Money(amount, code)
+    except ValidationError as exc:  # Money names its own fields: say which money it was
+        raise ValidationError(f"{name}_{exc.field}", exc.problem, value=exc.value) from None
 
 
 def _required(cls: type[Entity]) -> tuple[str, ...]:

@@ -14,7 +14,8 @@ from typing import IO
 
 import attrs
 
-from pycrm.domain.personal import PERSONAL_FIELDS, mask_value
+from pycrm.domain.personal import PERSONAL_FIELDS, mask_text, mask_value
+from pycrm.io.kinds import CUSTOMER_REFERENCES
 from pycrm.io.safe import csv_safe
 
 _SHOWN = 40
@@ -26,8 +27,12 @@ def masked(field: str, value: object) -> str | None:
     and always encodable as UTF-8 (lone surrogates become ``\\udcxx`` escapes)."""
     if value is None:
         return None
-    if field in PERSONAL_FIELDS and isinstance(value, str):
-        shown = str(mask_value(field, value))
+    field = CUSTOMER_REFERENCES.get(field, field)  # a customer named by phone is a phone
+    if field in PERSONAL_FIELDS:
+        try:
+            shown = str(mask_value(field, value))
+        except (TypeError, AttributeError, ValueError):  # not the shape its mask expects
+            shown = str(mask_text(repr(value)))
     elif isinstance(value, str):
         shown = value
     else:
