@@ -158,15 +158,20 @@ def normalize_name(value: Any, *, field: str = "name") -> str:
     return _text(value, field, _NAME_MAX)
 
 
+_DROPPED = frozenset("PC")
+"""Unicode categories keys leave out: punctuation, and control and format characters."""
+
+
 def _compact(text: str) -> str:
-    """Case-folded, without whitespace and punctuation: what two spellings share."""
+    """Case-folded, without whitespace, punctuation and control characters: what two
+    spellings share."""
     for _ in range(4):
         # Removing a space can bring a combining mark next to a letter NFKC then composes
         # (``A ́`` -> ``Á``), so repeat until nothing changes.
         compact = "".join(
             ch
             for ch in _fold(text)
-            if not ch.isspace() and not unicodedata.category(ch).startswith("P")
+            if not ch.isspace() and unicodedata.category(ch)[0] not in _DROPPED
         )
         if compact == text:
             break
@@ -193,7 +198,7 @@ def company_key(value: Any, *, field: str = "name") -> str:
     ``深圳市腾达科技有限公司`` matches ``深圳市腾达科技`` and ``Acme Co., Ltd.`` matches
     ``ACME``."""
     text = _fold(normalize_name(value, field=field))
-    words = "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in text).split()
+    words = "".join(" " if unicodedata.category(ch)[0] in _DROPPED else ch for ch in text).split()
     while words:
         joined = "".join(words)
         suffix = next(
