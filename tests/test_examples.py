@@ -139,3 +139,17 @@ def test_service_desk(tmp_path: Path) -> None:
     assert "the pause covered 15:40:00 of working time" in out
     assert "repeat complaint: True" in out
     assert "Acme Logistics: satisfaction 5.0 from 1 rating" in out
+
+
+def test_import_customers(tmp_path: Path) -> None:
+    out = run_python([str(EXAMPLES / "import_customers.py")], cwd=tmp_path)
+    assert "all or nothing: customers: 4 rows read; nothing stored; 1 refused" in out
+    assert "row 3, Joined: day is out of range for month" in out
+    assert "skipping bad rows: customers: 4 rows read; 3 created" in out
+    assert "corrections: customers: 2 rows read; 1 created, 1 updated" in out
+    assert "Li Na: tags ['newsletter', 'vip'], version 2" in out
+    assert "138****5678" in out
+    assert "13812345678" not in out
+    assert "export: '=cmd|" in out
+    assert out.rstrip().endswith("import_customers: ok")
+    assert list(tmp_path.iterdir()) == [], "the example must clean up after itself"
