@@ -109,10 +109,12 @@ class _Plan:
     """How each column of a source becomes a field of ``kind``."""
 
     kind: ImportKind
-    targets: dict[str, tuple[str, Parse] | None]
-    readers: dict[str, Parse]
+    targets: dict[str, tuple[str, Parse | None] | None]
+    readers: dict[str, Parse | None]
     key: str | None
     currency: str | None
+    resolved: dict[Any, tuple[str, Parse | None] | None] = attrs.Factory(dict)
+    """Column -> target, filled as columns are first seen (a cache of :meth:`target`)."""
 
     @classmethod
     def make(
@@ -131,7 +133,7 @@ class _Plan:
         if currency is not None:
             conv.check_text(currency, "currency", max_length=3, required=True)
         readers = _readers(kind, tz=tz, tag_separator=tag_separator)
-        targets: dict[str, tuple[str, Parse] | None] = {}
+        targets: dict[str, tuple[str, Parse | None] | None] = {}
         if mapping is not None and not isinstance(mapping, Mapping):
             raise ValidationError("mapping", f"expected a dict, got {type(mapping).__name__}")
         filled: dict[str, str] = {}
@@ -158,8 +160,9 @@ class _Plan:
             targets[column] = (field, parse)
         return cls(kind, targets, readers, key, currency)
 
-    def target(self, column: str) -> tuple[str, Parse] | None:
-        """The field ``column`` fills and its reader; ``None`` for an ignored column."""
+    def target(self, column: str) -> tuple[str, Parse | None] | None:
+        """The field ``column`` fills and its reader (``None``: text taken as it is);
+        ``None`` for an ignored column."""
         if column in self.targets:
             return self.targets[column]
         if column in self.kind.fields:
@@ -184,9 +187,12 @@ class _Plan:
             seen[field] = column
 
 
-def _readers(kind: ImportKind, *, tz: tzinfo | None, tag_separator: str) -> dict[str, Parse]:
+def _readers(kind: ImportKind, *, tz: tzinfo | None, tag_separator: str) -> dict[str, Parse | None]:
     by_type = default_readers(tag_separator=tag_separator, tz=tz)
-    return {field: by_type[reader] for field, reader in kind.fields.items()}
+    return {
+        field: None if reader == "text" else by_type[reader]
+        for field, reader in kind.fields.items()
+    }
 
 
 def _bad_text(value: Any) -> str | None:
@@ -216,33 +222,50 @@ class _Row:
     columns: dict[str, str]
 
 
+_UNSEEN = ("", None)
+
+
 def read_row(plan: _Plan, number: int, row: Mapping[str, Any]) -> _Row | RowError:
-    """Map, check and read one row's cells; the first problem found is its error."""
+    """Map, check and read one row's cells; the first problem found is its error.
+
+    This runs for every cell of every row, so the common case (text that is plain ASCII or
+    valid Unicode, read as it is) takes a short path; everything else goes through
+    :func:`_bad_text` and the field's reader.
+    """
     reason = malformed(row)
     if reason is not None:
         return RowError(number, _ROW, f"cannot be read: {reason}")
     data: dict[str, Any] = {}
     columns: dict[str, str] = {}
+    resolved = plan.resolved
     for column, value in row.items():
-        if not isinstance(column, str):
-            return RowError(number, _ROW, "column names are text", value=masked("", column))
-        try:
-            target = plan.target(column)
-        except ValidationError as exc:
-            return RowError(number, column, exc.problem, column=column)
+        target = resolved.get(column, _UNSEEN)
+        if target is _UNSEEN:
+            if not isinstance(column, str):
+                return RowError(number, _ROW, "column names are text", value=masked("", column))
+            try:
+                target = resolved[column] = plan.target(column)
+            except ValidationError as exc:
+                return RowError(number, column, exc.problem, column=column)
         if target is None:
             continue
         field, parse = target
         columns[field] = column  # also for a blank cell, so "is required" names its column
         if value is None:
             continue
-        problem = _bad_text(value)
-        if problem is not None:
-            return RowError(number, field, problem, column=column, value=masked(field, value))
+        if type(value) is str and "\x00" not in value and value.isascii():
+            pass  # plain text: nothing to refuse
+        else:
+            problem = _bad_text(value)
+            if problem is not None:
+                return RowError(number, field, problem, column=column, value=masked(field, value))
         if isinstance(value, str):
             text = value.strip()
             if not text:
                 continue  # a blank cell: no value
+            if parse is None:
+                data[field] = text
+                continue
             try:
                 value = parse(text)
             except ValidationError as exc:
