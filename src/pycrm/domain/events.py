@@ -17,6 +17,11 @@ class ChangeKind(str, enum.Enum):
     CHANGED = "changed"
     REMOVED = "removed"
     BULK_CREATED = "bulk_created"
+    MERGED = "merged"
+    UNMERGED = "unmerged"
+    ERASED = "erased"
+    DENIED = "denied"
+    """A refused read or write (audit entries only: nothing changed, so no event)."""
 
 
 @attrs.frozen(kw_only=True)

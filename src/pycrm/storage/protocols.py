@@ -12,6 +12,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from pycrm.access.scope import Scope
 from pycrm.domain import AuditEntry, Customer, Entity
 from pycrm.grading.candidates import GradeCandidate
 from pycrm.grading.churn import ChurnPolicy, ChurnSignals
@@ -58,6 +59,30 @@ class EntityTable(Protocol[E]):
         """The subset of ``ids`` that are stored (one set-based query, not one per id)."""
         ...
 
+    def within(self, scope: Scope) -> EntityTable[E]:
+        """This table as an actor in ``scope`` sees it: the same transaction's rows, with
+        the scope added to every query and write (``get`` of a row out of scope answers
+        ``None``, ``update``/``delete`` of one ``False``). Customers are tested themselves,
+        records with a ``customer_id`` through their customer (none without one); other
+        types, and the scope of everything, return the table itself."""
+        ...
+
+    def reassign(
+        self,
+        field: str,
+        old: Collection[str],
+        new: str,
+        *,
+        now: datetime,
+        only: Collection[str] | None = None,
+    ) -> list[str]:
+        """Point every entity whose reference ``field`` is in ``old`` (and, with ``only``,
+        whose id is in ``only``) at ``new``: set-based, each one's version raised by one and
+        ``updated_at`` set to ``now``. Returns the ids moved, in id order. A merge moves a
+        customer's records this way instead of reading and writing them one by one.
+        """
+        ...
+
 
 class AuditTable(Protocol):
     """Append-only audit entries."""
@@ -66,6 +91,26 @@ class AuditTable(Protocol):
 
     def for_entity(self, entity_type: str, entity_id: str) -> list[AuditEntry]:
         """Entries of one entity, oldest first."""
+        ...
+
+    def page(
+        self, *, since: datetime | None, after: tuple[datetime, str] | None, limit: int
+    ) -> list[AuditEntry]:
+        """Up to ``limit`` entries at or after ``since``, in ``(at, id)`` order, following
+        the entry ``(at, id)`` given as ``after``: the audit export reads the log this way."""
+        ...
+
+    def purge(self, before: datetime) -> int:
+        """Delete every entry older than ``before`` (set-based); returns how many."""
+        ...
+
+    def for_customer(self, customer_id: str) -> list[AuditEntry]:
+        """Entries concerning one customer (itself and its records), oldest first."""
+        ...
+
+    def redact(self, changes: Mapping[str, Mapping[str, list[Any]] | None]) -> None:
+        """Replace the ``changes`` of the entries with these ids: the one exception to
+        append-only, for erasing a person's data on request."""
         ...
 
 
@@ -118,6 +163,10 @@ class Analytics(Protocol):
     def points_holders(self, *, after: str | None, limit: int) -> list[str]:
         """Up to ``limit`` ids of customers with loyalty points entries, in id order, greater
         than ``after``: expiry walks only the customers it concerns, a page at a time."""
+        ...
+
+    def within(self, scope: Scope) -> Analytics:
+        """These reads over the customers in ``scope`` and their records only."""
         ...
 
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from pycrm.access.scope import Scope
 from pycrm.domain import Customer, Interaction, Order
 from pycrm.grading.candidates import GradeCandidate
 from pycrm.grading.churn import ChurnPolicy, ChurnSignals, assess, signals_of
@@ -27,8 +28,24 @@ if TYPE_CHECKING:
 class MemoryAnalytics:
     """``Analytics`` for a :class:`MemoryTransaction`."""
 
-    def __init__(self, tx: MemoryTransaction) -> None:
+    def __init__(self, tx: MemoryTransaction, scope: Scope | None = None) -> None:
         self._tx = tx
+        self._scope = scope
+
+    def within(self, scope: Scope) -> MemoryAnalytics:
+        """These reads over the customers in ``scope`` only (and their records)."""
+        if scope.unrestricted:
+            return self
+        return MemoryAnalytics(self._tx, scope if self._scope is None else self._scope & scope)
+
+    def _customers(self) -> list[Customer]:
+        found: list[Customer] = self._tx.table(Customer.ENTITY_TYPE)._visible()
+        scope = self._scope
+        return found if scope is None else [c for c in found if scope.allows(c)]
+
+    def _visible_ids(self) -> set[str] | None:
+        """Ids of the customers in scope; ``None`` when every customer is."""
+        return None if self._scope is None else {c.id for c in self._customers()}
 
     def _facts(self, context: RuleContext) -> dict[str, CustomerFacts]:
         """Every customer's facts, gathered in one pass over each table."""
@@ -50,7 +67,7 @@ class MemoryAnalytics:
 
     def _matching(self, rule: Expr, context: RuleContext) -> list[Customer]:
         facts = self._facts(context)
-        customers: list[Customer] = self._tx.table(Customer.ENTITY_TYPE)._visible()
+        customers = self._customers()
         return sorted(
             (
                 c
@@ -82,11 +99,7 @@ class MemoryAnalytics:
     ) -> list[GradeCandidate]:
         facts = self._facts(context)
         customers: list[Customer] = sorted(
-            (
-                c
-                for c in self._tx.table(Customer.ENTITY_TYPE)._visible()
-                if after is None or c.id > after
-            ),
+            (c for c in self._customers() if after is None or c.id > after),
             key=lambda c: c.id,
         )[:limit]
         stored: list[CustomerGrade] = self._tx.table(CustomerGrade.ENTITY_TYPE)._visible()
@@ -111,7 +124,7 @@ class MemoryAnalytics:
         self, policy: ChurnPolicy, context: RuleContext, *, after: str | None, limit: int
     ) -> list[ChurnSignals]:
         facts = self._facts(context)
-        customers: list[Customer] = self._tx.table(Customer.ENTITY_TYPE)._visible()
+        customers = self._customers()
         found = []
         for customer in sorted(customers, key=lambda c: c.id):
             if after is not None and customer.id <= after:
@@ -127,14 +140,23 @@ class MemoryAnalytics:
 
     def rfm(self, *, as_of: datetime, bins: int, currency: str | None) -> RfmTable:
         orders: list[Order] = self._tx.table(Order.ENTITY_TYPE)._visible()
+        visible = self._visible_ids()
         purchases = (
             (order.customer_id, order.placed_at, order.total.amount)
             for order in orders
-            if order.is_purchase and (currency is None or order.total.currency == currency)
+            if order.is_purchase
+            and (currency is None or order.total.currency == currency)
+            and (visible is None or order.customer_id in visible)
         )
         return score(purchases, as_of=as_of, bins=bins)
 
     def points_holders(self, *, after: str | None, limit: int) -> list[str]:
         entries = self._tx.table("points_entry")._visible()
-        holders = {e.customer_id for e in entries if after is None or e.customer_id > after}
+        visible = self._visible_ids()
+        holders = {
+            e.customer_id
+            for e in entries
+            if (after is None or e.customer_id > after)
+            and (visible is None or e.customer_id in visible)
+        }
         return sorted(holders)[:limit]

@@ -7,14 +7,20 @@ Stored entities are immutable attrs objects, so sharing them between transaction
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Generic
 
+import attrs
+
+from pycrm.access.scope import Scope
 from pycrm.domain import AuditEntry
 from pycrm.errors import AlreadyExists, ConcurrencyConflict, ConfigurationError, SessionClosed
 from pycrm.storage.memory.analytics import MemoryAnalytics
 from pycrm.storage.protocols import E
+from pycrm.storage.scoping import customer_link
 from pycrm.storage.spec import SPEC_BY_TYPE, EntitySpec
 
 _DELETED = object()
@@ -78,7 +84,7 @@ class MemoryTransaction:
                 table.verify_base()
             for table in self._tables.values():
                 table.apply()
-            self._store._audit.extend(self._audit_table.pending)
+            self._audit_table.apply()
         self._open = False
         callbacks, self._callbacks = self._callbacks, []
         for callback in callbacks:
@@ -94,12 +100,33 @@ class MemoryTransaction:
 
 
 class MemoryTable(Generic[E]):
+    """One entity type in one transaction; a view :meth:`within` a scope shares its writes
+    and tests the scope inside every query, as SQL stores add it to every statement."""
+
     def __init__(self, tx: MemoryTransaction, spec: EntitySpec) -> None:
         self._tx = tx
         self._spec = spec
         self._overlay: dict[str, Any] = {}
         # id -> version the stored entity had when this transaction first wrote it (None: absent)
         self._base: dict[str, int | None] = {}
+        self._scope: Scope | None = None
+        self._link = customer_link(spec)
+
+    def within(self, scope: Scope) -> MemoryTable[E]:
+        if scope.unrestricted or self._link is None:
+            return self
+        view = copy.copy(self)  # shares the overlay: writes through the view are this table's
+        view._scope = scope if self._scope is None else self._scope & scope
+        return view
+
+    def _allowed(self, entity: Any) -> bool:
+        scope = self._scope
+        if scope is None:
+            return True
+        if self._link == "self":
+            return scope.allows(entity)
+        customer = self._tx._tables["customer"]._current(entity.customer_id or "")
+        return customer is not None and scope.allows(customer)
 
     @property
     def _committed(self) -> dict[str, Any]:
@@ -158,11 +185,11 @@ class MemoryTable(Generic[E]):
 
     def get(self, entity_id: str) -> E | None:
         found: E | None = self._current(entity_id)
-        return found
+        return found if found is not None and self._allowed(found) else None
 
     def update(self, entity: E, expected_version: int) -> bool:
         current = self._current(entity.id)
-        if current is None or current.version != expected_version:
+        if current is None or current.version != expected_version or not self._allowed(current):
             return False
         self._check_unique(entity)
         self._remember_base(entity.id)
@@ -171,7 +198,7 @@ class MemoryTable(Generic[E]):
 
     def delete(self, entity_id: str, expected_version: int) -> bool:
         current = self._current(entity_id)
-        if current is None or current.version != expected_version:
+        if current is None or current.version != expected_version or not self._allowed(current):
             return False
         self._remember_base(entity_id)
         self._overlay[entity_id] = _DELETED
@@ -182,6 +209,7 @@ class MemoryTable(Generic[E]):
             e
             for e in self._visible()
             if all(getattr(e, field) == value for field, value in filters.items())
+            and self._allowed(e)
         ]
         items.sort(key=lambda e: e.id)
         return items
@@ -196,7 +224,33 @@ class MemoryTable(Generic[E]):
         return len(self._matching(filters))
 
     def existing(self, ids: Collection[str]) -> set[str]:
-        return {i for i in ids if self._current(i) is not None}
+        return {i for i in ids if (found := self._current(i)) is not None and self._allowed(found)}
+
+    def reassign(
+        self,
+        field: str,
+        old: Collection[str],
+        new: str,
+        *,
+        now: datetime,
+        only: Collection[str] | None = None,
+    ) -> list[str]:
+        olds = set(old)
+        wanted = None if only is None else set(only)
+        moving = [
+            e
+            for e in self._matching({})
+            if getattr(e, field) in olds and (wanted is None or e.id in wanted)
+        ]
+        moved = [
+            attrs.evolve(e, **{field: new}, version=e.version + 1, updated_at=now) for e in moving
+        ]
+        for entity in moved:
+            self._check_unique(entity)
+        for entity in moved:
+            self._remember_base(entity.id)
+            self._overlay[entity.id] = entity
+        return [e.id for e in moved]
 
     def verify_base(self) -> None:
         """Fail the commit if another transaction changed what this one wrote."""
@@ -230,10 +284,62 @@ class MemoryAuditTable:
     def __init__(self, tx: MemoryTransaction) -> None:
         self._tx = tx
         self.pending: list[AuditEntry] = []
+        self.redacted: dict[str, Mapping[str, list[Any]] | None] = {}
+        self.purged_before: datetime | None = None
 
     def append(self, entries: Sequence[AuditEntry]) -> None:
         self.pending.extend(entries)
 
-    def for_entity(self, entity_type: str, entity_id: str) -> list[AuditEntry]:
+    def _entries(self) -> list[AuditEntry]:
         entries = [*self._tx._store._audit, *self.pending]
+        cutoff = self.purged_before
+        if cutoff is not None:
+            entries = [e for e in entries if e.at >= cutoff]
+        if not self.redacted:
+            return entries
+        return [self._redacted(e) for e in entries]
+
+    def _redacted(self, entry: AuditEntry) -> AuditEntry:
+        if entry.id not in self.redacted:
+            return entry
+        return attrs.evolve(entry, changes=self.redacted[entry.id])
+
+    def for_entity(self, entity_type: str, entity_id: str) -> list[AuditEntry]:
+        entries = self._entries()
         return [e for e in entries if e.entity_type == entity_type and e.entity_id == entity_id]
+
+    def for_customer(self, customer_id: str) -> list[AuditEntry]:
+        return [e for e in self._entries() if e.customer_id == customer_id]
+
+    def redact(self, changes: Mapping[str, Mapping[str, list[Any]] | None]) -> None:
+        self.redacted.update(changes)
+
+    def page(
+        self, *, since: datetime | None, after: tuple[datetime, str] | None, limit: int
+    ) -> list[AuditEntry]:
+        found = sorted(
+            (
+                e
+                for e in self._entries()
+                if (since is None or e.at >= since) and (after is None or (e.at, e.id) > after)
+            ),
+            key=lambda e: (e.at, e.id),
+        )
+        return found[:limit]
+
+    def purge(self, before: datetime) -> int:
+        doomed = sum(1 for e in self._entries() if e.at < before)
+        previous = self.purged_before
+        self.purged_before = before if previous is None else max(before, previous)
+        return doomed
+
+    def apply(self) -> None:
+        """Add the pending entries and apply the redactions to the committed log."""
+        audit = self._tx._store._audit
+        if self.purged_before is not None:
+            cutoff = self.purged_before
+            audit[:] = [e for e in audit if e.at >= cutoff]
+            self.pending = [e for e in self.pending if e.at >= cutoff]
+        audit.extend(self.pending)
+        if self.redacted:
+            audit[:] = [self._redacted(e) for e in audit]

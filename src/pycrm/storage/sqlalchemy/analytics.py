@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from pycrm.access.scope import Scope
 from pycrm.domain import Customer
 from pycrm.grading.candidates import GradeCandidate
 from pycrm.grading.churn import ChurnPolicy, ChurnSignals
@@ -16,6 +17,7 @@ from pycrm.grading.evaluate import RuleContext
 from pycrm.grading.expr import Expr, Ref
 from pycrm.grading.grades import CustomerGrade
 from pycrm.grading.rfm import RfmTable
+from pycrm.storage.sqlalchemy.access import customer_condition
 from pycrm.storage.sqlalchemy.repository import SqlEntityTable
 from pycrm.storage.sqlalchemy.rfm import rfm
 from pycrm.storage.sqlalchemy.rules import RuleCompiler
@@ -30,10 +32,30 @@ class SqlAnalytics:
         connection: Connection,
         tables: Tables,
         table: Callable[[str], SqlEntityTable[Any]],
+        scope: Scope | None = None,
     ) -> None:
         self._conn = connection
         self._tables = tables
-        self._table = table
+        self._base_table = table
+        self._scope = scope
+        self._visible: sa.ColumnElement[bool] = (
+            sa.true() if scope is None else customer_condition(scope, tables.customers)
+        )
+
+    def within(self, scope: Scope) -> SqlAnalytics:
+        """These reads over the customers in ``scope`` only (and their records)."""
+        if scope.unrestricted:
+            return self
+        combined = scope if self._scope is None else self._scope & scope
+        return SqlAnalytics(self._conn, self._tables, self._base_table, combined)
+
+    def _table(self, entity_type: str) -> SqlEntityTable[Any]:
+        table = self._base_table(entity_type)
+        return table if self._scope is None else table.within(self._scope)
+
+    def _customer_ids(self) -> sa.Select[Any]:
+        c = self._tables.customers
+        return sa.select(c.c.id).where(self._visible)
 
     def _compiler(self, context: RuleContext) -> RuleCompiler:
         return RuleCompiler(
@@ -73,6 +95,8 @@ class SqlAnalytics:
         )
         last = compiler.term(Ref("last_interaction_at")).column
         query = sa.select(c.c.id, grade.label("grade"), last.label("last"))
+        if self._scope is not None:
+            query = query.where(self._visible)
         if after is not None:
             query = query.where(c.c.id > after)
         rows = self._conn.execute(query.order_by(c.c.id).limit(limit)).all()
@@ -109,6 +133,8 @@ class SqlAnalytics:
         query = sa.select(c.c.id, last_interaction, last_order, recent, both).where(
             sa.or_(sa.and_(*quiet), falling)
         )
+        if self._scope is not None:
+            query = query.where(self._visible)
         if after is not None:
             query = query.where(c.c.id > after)
         rows = self._conn.execute(query.order_by(c.c.id).limit(limit)).all()
@@ -118,7 +144,10 @@ class SqlAnalytics:
         ]
 
     def rfm(self, *, as_of: datetime, bins: int, currency: str | None) -> RfmTable:
-        return rfm(self._conn, self._tables, as_of=as_of, bins=bins, currency=currency)
+        where = []
+        if self._scope is not None:
+            where.append(self._tables.orders.c.customer_id.in_(self._customer_ids()))
+        return rfm(self._conn, self._tables, as_of=as_of, bins=bins, currency=currency, where=where)
 
     def points_holders(self, *, after: str | None, limit: int) -> list[str]:
         # DISTINCT over the (customer_id, occurred_at) index: no ledger rows are read.
@@ -126,4 +155,6 @@ class SqlAnalytics:
         query = sa.select(holder).distinct().order_by(holder).limit(limit)
         if after is not None:
             query = query.where(holder > after)
+        if self._scope is not None:
+            query = query.where(holder.in_(self._customer_ids()))
         return [row[0] for row in self._conn.execute(query)]

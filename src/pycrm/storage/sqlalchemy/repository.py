@@ -15,16 +15,21 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
+from datetime import datetime
 from typing import Any, Generic
 
+import attrs
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 
+from pycrm.access.scope import Scope
 from pycrm.domain import AuditEntry
 from pycrm.errors import AlreadyExists, ConcurrencyConflict, NotFound, PycrmError, ValidationError
 from pycrm.storage.protocols import E
+from pycrm.storage.scoping import customer_link
 from pycrm.storage.spec import EntitySpec
 from pycrm.storage.sqlalchemy import integrity
+from pycrm.storage.sqlalchemy.access import visible
 from pycrm.storage.sqlalchemy.bulk import BulkInsert
 from pycrm.storage.sqlalchemy.tables import Tables
 from pycrm.storage.sqlalchemy.translators import (
@@ -139,10 +144,18 @@ class EntityStatements:
 
 
 class SqlEntityTable(Generic[E]):
-    """One entity type's rows, read and written through one connection."""
+    """One entity type's rows, read and written through one connection.
+
+    A table :meth:`within` a scope adds the scope's condition to every statement it runs,
+    reads and writes alike, so rows out of reach are never loaded, counted or changed.
+    """
 
     def __init__(
-        self, connection: Connection, statements: EntityStatements, table_set: TableSet
+        self,
+        connection: Connection,
+        statements: EntityStatements,
+        table_set: TableSet,
+        scope: Scope | None = None,
     ) -> None:
         self._conn = connection
         self._s = statements
@@ -150,6 +163,21 @@ class SqlEntityTable(Generic[E]):
         self._type = statements.spec.entity_type
         self._atomic = connection.dialect.name in STATEMENT_ATOMIC
         self._chunk = in_chunk(connection.dialect)
+        self._scope = scope
+        self._visible: sa.ColumnElement[bool] | None = None
+        link = customer_link(statements.spec)
+        if scope is not None and link is not None and not scope.unrestricted:
+            self._visible = visible(scope, statements.table, link, table_set.tables.customers)
+
+    def within(self, scope: Scope) -> SqlEntityTable[E]:
+        """This table as seen from ``scope`` (itself for types no scope restricts)."""
+        if scope.unrestricted or customer_link(self._s.spec) is None:
+            return self
+        combined = scope if self._scope is None else self._scope & scope
+        return SqlEntityTable(self._conn, self._s, self._table_set, combined)
+
+    def _scoped(self, statement: Any) -> Any:
+        return statement if self._visible is None else statement.where(self._visible)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -194,7 +222,7 @@ class SqlEntityTable(Generic[E]):
         params["_expected"] = expected_version
         savepoint = not self._atomic or bool(s.children)
         with self._guard([entity], savepoint=savepoint, expected_version=expected_version):
-            matched = self._conn.execute(s.update, params).rowcount
+            matched = self._conn.execute(self._scoped(s.update), params).rowcount
             if matched == 1:
                 for child in s.children:
                     self._conn.execute(child.delete, {"_id": entity.id})
@@ -208,7 +236,7 @@ class SqlEntityTable(Generic[E]):
         params = {"_id": entity_id, "_expected": expected_version}
         try:
             with self._savepoint(not self._atomic):
-                matched = self._conn.execute(s.delete, params).rowcount
+                matched = self._conn.execute(self._scoped(s.delete), params).rowcount
         except sa.exc.IntegrityError:
             # The session checked for dependents in this transaction; one appearing since
             # means another transaction added it meanwhile.
@@ -224,10 +252,75 @@ class SqlEntityTable(Generic[E]):
             self._conn.execute(child.delete, {"_id": entity_id})
         return True
 
+    def reassign(
+        self,
+        field: str,
+        old: Collection[str],
+        new: str,
+        *,
+        now: datetime,
+        only: Collection[str] | None = None,
+    ) -> list[str]:
+        """One ``UPDATE`` per chunk of ids (and per child table carrying ``field``, such as an
+        order's lines with their customer id). A type with a unique key derived from its
+        fields (a grade's scheme/customer key) is saved row by row instead, so the key
+        column follows."""
+        s = self._s
+        column = s.table.c[field]
+        olds = sorted(set(old))
+        if not olds or (only is not None and not only):
+            return []
+        ids: list[str] = []
+        if only is None:
+            query = sa.select(s.id).where(column.in_(olds))
+            ids.extend(self._conn.execute(query).scalars())
+        else:
+            for chunk in chunked(sorted(set(only)), self._chunk):
+                query = sa.select(s.id).where(column.in_(olds), s.id.in_(chunk))
+                ids.extend(self._conn.execute(query).scalars())
+        ids.sort()
+        if not ids:
+            return []
+        fields = attrs.fields_dict(s.spec.cls)
+        if any(key not in fields for key in s.spec.unique):
+            for chunk in chunked(ids, self._chunk):
+                for entity in self.page_where([s.id.in_(chunk)], after=None, limit=len(chunk)):
+                    moved = attrs.evolve(
+                        entity, **{field: new}, version=entity.version + 1, updated_at=now
+                    )
+                    if not self.update(moved, entity.version):
+                        raise ConcurrencyConflict(self._type, entity.id, entity.version)
+            return ids
+        try:
+            with self._savepoint(True):
+                for chunk in chunked(ids, self._chunk):
+                    for child in s.children:
+                        if field in child.table.c:
+                            self._conn.execute(
+                                child.table.update()
+                                .where(child.parent.in_(chunk))
+                                .values({field: new})
+                            )
+                    self._conn.execute(
+                        s.table.update()
+                        .where(s.id.in_(chunk), column.in_(olds))
+                        .values({field: new, "version": s.table.c.version + 1, "updated_at": now})
+                    )
+        except sa.exc.IntegrityError as exc:
+            if integrity.classify(exc).kind == "foreign_key":
+                raise NotFound(s.spec.references.get(field, field), new) from None
+            raise
+        except sa.exc.DBAPIError as exc:
+            if integrity.is_write_conflict(exc):
+                raise ConcurrencyConflict(self._type, ids[0], 0) from exc
+            raise
+        return ids
+
     # -- reading ---------------------------------------------------------------------------
 
     def get(self, entity_id: str) -> E | None:
-        row = self._conn.execute(self._s.select_one, {"id": entity_id}).mappings().first()
+        query = self._scoped(self._s.select_one)
+        row = self._conn.execute(query, {"id": entity_id}).mappings().first()
         if row is None:
             return None
         entities: list[E] = self._build([row])
@@ -243,7 +336,7 @@ class SqlEntityTable(Generic[E]):
         if limit <= 0:
             return []
         s = self._s
-        query = sa.select(s.table).where(*conditions)
+        query = self._scoped(sa.select(s.table).where(*conditions))
         if after is not None:
             query = query.where(s.id > after)
         rows = self._conn.execute(query.order_by(s.id).limit(limit)).mappings().all()
@@ -254,6 +347,7 @@ class SqlEntityTable(Generic[E]):
 
     def count_where(self, conditions: Sequence[sa.ColumnElement[bool]]) -> int:
         query = sa.select(sa.func.count()).select_from(self._s.table).where(*conditions)
+        query = self._scoped(query)
         return int(self._conn.execute(query).scalar_one())
 
     def existing(self, ids: Collection[str]) -> set[str]:
@@ -261,7 +355,8 @@ class SqlEntityTable(Generic[E]):
         found: set[str] = set()
         column = self._s.id
         for chunk in chunked(wanted, self._chunk):
-            found.update(self._conn.execute(sa.select(column).where(column.in_(chunk))).scalars())
+            query = self._scoped(sa.select(column).where(column.in_(chunk)))
+            found.update(self._conn.execute(query).scalars())
         return found
 
     def _conditions(self, filters: Mapping[str, Any]) -> list[sa.ColumnElement[bool]]:
@@ -397,3 +492,42 @@ class SqlAuditTable:
         params = {"entity_type": entity_type, "entity_id": entity_id}
         rows = self._conn.execute(self._tables.audit_select, params).mappings()
         return [audit_from_row(row) for row in rows]
+
+    def page(
+        self, *, since: datetime | None, after: tuple[datetime, str] | None, limit: int
+    ) -> list[AuditEntry]:
+        audit = self._tables.tables.audit_log
+        query = sa.select(audit)
+        if since is not None:
+            query = query.where(audit.c.at >= sa.literal(since, audit.c.at.type))
+        if after is not None:
+            at = sa.literal(after[0], audit.c.at.type)
+            later = sa.or_(audit.c.at > at, sa.and_(audit.c.at == at, audit.c.id > after[1]))
+            query = query.where(later)
+        query = query.order_by(audit.c.at, audit.c.id).limit(limit)
+        return [audit_from_row(row) for row in self._conn.execute(query).mappings()]
+
+    def purge(self, before: datetime) -> int:
+        audit = self._tables.tables.audit_log
+        statement = audit.delete().where(audit.c.at < sa.literal(before, audit.c.at.type))
+        return int(self._conn.execute(statement).rowcount)
+
+    def for_customer(self, customer_id: str) -> list[AuditEntry]:
+        audit = self._tables.tables.audit_log
+        query = (
+            sa.select(audit)
+            .where(audit.c.customer_id == customer_id)
+            .order_by(audit.c.at, audit.c.id)
+        )
+        return [audit_from_row(row) for row in self._conn.execute(query).mappings()]
+
+    def redact(self, changes: Mapping[str, Mapping[str, list[Any]] | None]) -> None:
+        audit = self._tables.tables.audit_log
+        statement = (
+            audit.update()
+            .where(audit.c.id == sa.bindparam("_id"))
+            .values(changes=sa.bindparam("_changes", type_=audit.c.changes.type))
+        )
+        rows = [{"_id": entry_id, "_changes": value} for entry_id, value in changes.items()]
+        if rows:
+            self._conn.execute(statement, rows)

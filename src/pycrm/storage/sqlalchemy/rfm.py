@@ -13,6 +13,7 @@ PostgreSQL and MariaDB alike, so two things are done with care:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Context, Decimal
 from typing import Any
@@ -70,14 +71,17 @@ def rfm_query(
     as_of: datetime,
     bins: int,
     currency: str | None = None,
+    where: Sequence[ColumnElement[bool]] = (),
 ) -> sa.Select[Any]:
     """The RFM select: one row per customer with purchases at or before ``as_of``, in
-    ``customer_id`` order (code point order on every backend, as ids are collated)."""
+    ``customer_id`` order (code point order on every backend, as ids are collated).
+    ``where`` narrows the orders counted (an actor's scope)."""
     orders = tables.orders
     when = sa.literal(as_of, UtcDateTime())
     conditions = [
         orders.c.status.in_(sorted(status.value for status in PURCHASE_STATUSES)),
         orders.c.placed_at <= when,
+        *where,
     ]
     if currency is not None:
         conditions.append(orders.c.total_currency == currency)
@@ -134,11 +138,14 @@ def rfm(
     as_of: datetime,
     bins: int,
     currency: str | None = None,
+    where: Sequence[ColumnElement[bool]] = (),
 ) -> RfmTable:
     """Run :func:`rfm_query` on ``connection`` and return its rows as an :class:`RfmTable`."""
     as_of = check_as_of(as_of)
     bins = check_bins(bins)
-    query = rfm_query(tables, connection.dialect.name, as_of=as_of, bins=bins, currency=currency)
+    query = rfm_query(
+        tables, connection.dialect.name, as_of=as_of, bins=bins, currency=currency, where=where
+    )
     sqlite = connection.dialect.name == "sqlite"
     result = connection.execute(query)
     try:
