@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import string
 
+import phonenumbers
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -22,6 +23,7 @@ from pycrm.identity import (
     normalize_phone,
     phone_or_none,
 )
+from pycrm.identity.normalize import _mobile_e164
 
 KEY = "a-test-identity-key-of-some-length"
 
@@ -231,3 +233,36 @@ def test_hashing_refuses_unnormalised_phones_and_short_keys() -> None:
         IdentityHasher("short")
     with pytest.raises(ConfigurationError):
         IdentityHasher(12345)  # type: ignore[arg-type]
+
+
+def full_parse(text: str, region: str) -> str | None:
+    """What ``phonenumbers`` itself makes of ``text``: the reference for the fast path."""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@given(
+    st.sampled_from(["CN", "US", "GB", "DE", "HK", "JP"]),
+    st.sampled_from(["", "+86", "+1", "+44", "0", "86", "1", "13", "17", "179", "12"]),
+    st.text("0123456789", min_size=0, max_size=13),
+)
+def test_the_mobile_fast_path_agrees_with_a_full_parse(
+    region: str, prefix: str, digits: str
+) -> None:
+    text = prefix + digits
+    fast = _mobile_e164(text, region)
+    if fast is not None:
+        assert fast == full_parse(text, region)
+    if text:
+        assert phone_or_none(text, region) == full_parse(text, region)
+
+
+def test_the_mobile_fast_path_takes_plain_mobile_numbers() -> None:
+    assert _mobile_e164("13812345678", "CN") == "+8613812345678"
+    assert _mobile_e164("+8613812345678", "CN") == "+8613812345678"
+    assert _mobile_e164("01012345678", "CN") is None  # a trunk prefix: the full path

@@ -10,7 +10,6 @@ match each other.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import re
@@ -54,8 +53,8 @@ class IdentityHasher:
         the same tokens (use it to notice that stored hashes were made under another key)."""
 
     def _digest(self, label: str, value: str) -> str:
-        message = f"{label}\x00{value}".encode()
-        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+        # hmac.digest: the one-shot C implementation, several times faster than hmac.new.
+        return hmac.digest(self._key, f"{label}\x00{value}".encode(), "sha256").hex()
 
     def phone(self, e164: str) -> str:
         """The token of a phone number already in E.164 form (see
