@@ -66,7 +66,8 @@ def diff(before: Entity, after: Entity) -> dict[str, tuple[Any, Any]]:
     """Changed fields as ``{field: (old, new)}``, bookkeeping fields left out."""
     changes: dict[str, tuple[Any, Any]] = {}
     for field in attrs.fields(type(after)):
-        if field.name in BOOKKEEPING_FIELDS:
+        # Derived fields (identity hashes) only restate fields that are audited themselves.
+        if field.name in BOOKKEEPING_FIELDS or field.metadata.get("derived"):
             continue
         old, new = getattr(before, field.name), getattr(after, field.name)
         if old != new:
@@ -86,7 +87,7 @@ def snapshot(entity: Entity) -> dict[str, tuple[Any, Any]]:
     """Every non-empty field as ``(value, None)``: the removal record of ``entity``."""
     result: dict[str, tuple[Any, Any]] = {}
     for field in attrs.fields(type(entity)):
-        if field.name in BOOKKEEPING_FIELDS:
+        if field.name in BOOKKEEPING_FIELDS or field.metadata.get("derived"):
             continue
         value = getattr(entity, field.name)
         if value not in (None, (), {}, frozenset()):

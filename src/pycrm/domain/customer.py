@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, ClassVar
@@ -12,7 +13,13 @@ import attrs
 from pycrm.domain import _convert as conv
 from pycrm.domain.entity import Entity
 from pycrm.domain.money import Money
-from pycrm.domain.personal import mask_email, mask_phone, mask_text, masked_repr
+from pycrm.domain.personal import (
+    mask_email,
+    mask_id_number,
+    mask_phone,
+    mask_text,
+    masked_repr,
+)
 from pycrm.errors import ValidationError
 
 
@@ -56,6 +63,34 @@ def _optional_money(value: Any, field: attrs.Attribute) -> Money | None:  # type
 
 _PHONE_REPR = masked_repr(mask_phone)
 _EMAIL_REPR = masked_repr(mask_email)
+_ID_NUMBER = re.compile(r"^[0-9A-Za-z][0-9A-Za-z \-/.]{2,38}[0-9A-Za-z]$")
+_TOKEN = re.compile(r"^[0-9a-f]{64}$")
+
+DERIVED = {"derived": True}
+"""Field metadata of the identity fields the session derives on every add and update; audit
+entries leave them out, since they only restate the fields they come from."""
+
+
+def _id_number(value: Any, field: attrs.Attribute) -> str | None:  # type: ignore[type-arg]
+    text = conv.check_text(value, field.name, max_length=40, required=False)
+    if text is not None and not _ID_NUMBER.match(text):
+        raise ValidationError(
+            field.name, "an ID number is 4 to 40 letters and digits (spaces and dashes allowed)"
+        )
+    return text
+
+
+def _token(value: Any, field: attrs.Attribute) -> str | None:  # type: ignore[type-arg]
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _TOKEN.match(value):
+        raise ValidationError(field.name, "an identity hash is 64 lower-case hex digits")
+    return value
+
+
+def is_derived(field: attrs.Attribute) -> bool:  # type: ignore[type-arg]
+    """Whether ``field`` is derived by the session rather than given (see :data:`DERIVED`)."""
+    return bool(field.metadata.get("derived"))
 
 
 @attrs.frozen(kw_only=True)
@@ -64,8 +99,13 @@ class Customer(Entity):
 
     Company-only fields (industry, size, founding date, website) and person-only fields
     (honorific, gender, birthday, employer, position) are rejected on the other kind, so a
-    record never carries data that means nothing for it. Phone, email and member id are
-    personal data and masked in ``repr``.
+    record never carries data that means nothing for it. Phone, email, member id and ID
+    number are personal data and masked in ``repr``.
+
+    ``phone_hash``, ``email_hash``, ``id_number_hash`` and ``company_key`` are derived: the
+    session sets them from the other fields on every add and update (they need the CRM's
+    identity key, which an entity does not know), so on an unsaved copy they may be stale.
+    They take no part in equality. See :mod:`pycrm.identity`.
     """
 
     ENTITY_TYPE: ClassVar[str] = "customer"
@@ -107,6 +147,38 @@ class Customer(Entity):
     custom_fields: dict[str, Any] = attrs.field(
         factory=dict, converter=conv.json_object(), hash=False
     )
+    id_number: str | None = attrs.field(
+        default=None,
+        converter=attrs.Converter(_id_number, takes_field=True),
+        repr=masked_repr(mask_id_number),
+    )
+    # Derived by the session on every add and update (pycrm.identity), never given: keyed
+    # hashes of the normalised phone, email and ID number, and the company name's matching
+    # key (the employer's, for a person). Lookups and duplicate blocking use only these.
+    phone_hash: str | None = attrs.field(
+        default=None,
+        converter=attrs.Converter(_token, takes_field=True),
+        eq=False,
+        repr=False,
+        metadata=DERIVED,
+    )
+    email_hash: str | None = attrs.field(
+        default=None,
+        converter=attrs.Converter(_token, takes_field=True),
+        eq=False,
+        repr=False,
+        metadata=DERIVED,
+    )
+    id_number_hash: str | None = attrs.field(
+        default=None,
+        converter=attrs.Converter(_token, takes_field=True),
+        eq=False,
+        repr=False,
+        metadata=DERIVED,
+    )
+    company_key: str | None = attrs.field(
+        default=None, converter=conv.optional_text(200), eq=False, repr=False, metadata=DERIVED
+    )
 
     def __attrs_post_init__(self) -> None:
         foreign = PERSON_ONLY_FIELDS if self.kind is CustomerKind.COMPANY else COMPANY_ONLY_FIELDS
@@ -146,8 +218,16 @@ class Customer(Entity):
             data["tags"] = [t for t in data["tags"].split(",") if t.strip()]
         unknown = set(data) - _CUSTOMER_FIELDS
         if unknown:
-            raise ValidationError(sorted(unknown)[0], "is not a customer field")
+            problem = (
+                "is derived from other fields, not given"
+                if sorted(unknown)[0] in _DERIVED_FIELDS
+                else "is not a customer field"
+            )
+            raise ValidationError(sorted(unknown)[0], problem)
         return cls(**data)
 
 
-_CUSTOMER_FIELDS = frozenset(a.name for a in attrs.fields(Customer))
+_DERIVED_FIELDS = frozenset(a.name for a in attrs.fields(Customer) if is_derived(a))
+IDENTITY_FIELDS: tuple[str, ...] = tuple(sorted(_DERIVED_FIELDS))
+"""The derived identity fields of :class:`Customer`."""
+_CUSTOMER_FIELDS = frozenset(a.name for a in attrs.fields(Customer)) - _DERIVED_FIELDS

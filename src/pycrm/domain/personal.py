@@ -39,6 +39,16 @@ def mask_text(value: str | None) -> str | None:
     return f"{value[0]}{'*' * (len(value) - 2)}{value[-1]}"
 
 
+def mask_id_number(value: str | None) -> str | None:
+    """``110101199003071234`` -> ``110***********1234``: the first 3 and last 4 characters,
+    or only the last 2 of a number too short to keep that much."""
+    if value is None:
+        return None
+    if len(value) >= 10:
+        return f"{value[:3]}{'*' * (len(value) - 7)}{value[-4:]}"
+    return "*" * max(len(value) - 2, 1) + value[-2:]
+
+
 def mask_mapping(values: dict[str, str]) -> dict[str, str | None]:
     return {key: mask_text(value) for key, value in values.items()}
 
@@ -52,6 +62,7 @@ PERSONAL_FIELDS: dict[str, Callable[[Any], Any]] = {
     "phone": mask_phone,
     "email": mask_email,
     "member_id": mask_text,
+    "id_number": mask_id_number,
     "messaging_ids": mask_mapping,
 }
 """Field name -> masking function, used wherever an entity's values leave the domain."""

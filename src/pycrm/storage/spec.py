@@ -17,6 +17,7 @@ from pycrm.domain import _convert as conv
 from pycrm.grading.grades import CustomerGrade
 from pycrm.grading.loyalty import PointsEntry
 from pycrm.grading.segment import Segment
+from pycrm.merge.log import MergeLog
 from pycrm.pipeline import (
     Opportunity,
     RepAssignment,
@@ -64,6 +65,11 @@ SPECS: tuple[EntitySpec, ...] = (
                 "member_id",
                 "email",
                 "phone",
+                # Derived identity fields (pycrm.identity): what matching looks up.
+                "phone_hash",
+                "email_hash",
+                "id_number_hash",
+                "company_key",
             }
         ),
         unique=("member_id",),
@@ -223,6 +229,8 @@ SPECS: tuple[EntitySpec, ...] = (
         unique=("key",),
     ),
     EntitySpec("calendar", CalendarDefinition, "calendars", frozenset({"name"}), unique=("name",)),
+    # No reference to the survivor: the log outlives it (a later merge may remove it).
+    EntitySpec("merge_log", MergeLog, "merge_logs", frozenset({"customer_id"})),
 )
 
 SPEC_BY_TYPE: Mapping[str, EntitySpec] = {spec.entity_type: spec for spec in SPECS}

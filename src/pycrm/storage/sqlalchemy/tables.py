@@ -68,6 +68,7 @@ TABLE_NAMES = (
     "ticket_status_visits",
     "agent_turns",
     "calendars",
+    "merge_logs",
     "audit_log",
 )
 """Unprefixed table names in creation order (parents before children)."""
@@ -105,6 +106,7 @@ class Tables:
     ticket_status_visits: sa.Table
     agent_turns: sa.Table
     calendars: sa.Table
+    merge_logs: sa.Table
     audit_log: sa.Table
 
     def __iter__(self) -> Iterator[sa.Table]:
@@ -234,6 +236,13 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("member_id", sa.String(64), nullable=True),
         sa.Column("custom_fields", json_type(), nullable=True),
+        sa.Column("id_number", sa.String(40), nullable=True),
+        # Derived identity fields (pycrm.identity): keyed hashes and the company name key,
+        # sorting by code point like ids so stores agree on block order.
+        sa.Column("phone_hash", id_type(64), nullable=True),
+        sa.Column("email_hash", id_type(64), nullable=True),
+        sa.Column("id_number_hash", id_type(64), nullable=True),
+        sa.Column("company_key", id_type(200), nullable=True),
         sa.UniqueConstraint("member_id", name=name("customers_member_id_uq")),
         ix("customers", "owner", "id"),
         ix("customers", "team", "id"),
@@ -244,6 +253,11 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         # Lead capture matches customers on email and phone.
         ix("customers", "email", "id"),
         ix("customers", "phone", "id"),
+        # Identity resolution and duplicate blocking look customers up by these.
+        ix("customers", "phone_hash", "id"),
+        ix("customers", "email_hash", "id"),
+        ix("customers", "id_number_hash", "id"),
+        ix("customers", "company_key", "kind", "id"),
     )
     customer_tags = table(
         "customer_tags",
@@ -623,6 +637,23 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         sa.Column("workdays", json_type(), nullable=True),
         sa.UniqueConstraint("name", name=name("calendars_name_uq")),
     )
+    merge_logs = table(
+        "merge_logs",
+        *bookkeeping("merge_logs"),
+        # No foreign key: the log outlives its survivor, should a later merge remove it.
+        sa.Column("customer_id", id_type(), nullable=False),
+        # Customer snapshots and moved ids as JSON (pycrm.merge.log), read back whole.
+        sa.Column("survivor_before", json_type(), nullable=False),
+        sa.Column("survivor_after", json_type(), nullable=False),
+        sa.Column("duplicates", json_type(), nullable=False),
+        sa.Column("moved", json_type(), nullable=True),
+        sa.Column("dropped", json_type(), nullable=True),
+        sa.Column("merged_at", UtcDateTime(), nullable=False),
+        sa.Column("merged_by", sa.String(120), nullable=False),
+        sa.Column("undone_at", UtcDateTime(), nullable=True),
+        sa.Column("undone_by", sa.String(120), nullable=True),
+        ix("merge_logs", "customer_id", "id"),
+    )
     audit_log = table(
         "audit_log",
         sa.Column("id", id_type(), nullable=False),
@@ -668,5 +699,6 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         ticket_status_visits=ticket_status_visits,
         agent_turns=agent_turns,
         calendars=calendars,
+        merge_logs=merge_logs,
         audit_log=audit_log,
     )

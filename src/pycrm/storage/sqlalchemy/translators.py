@@ -30,6 +30,7 @@ from pycrm.domain import (
 from pycrm.grading.grades import CustomerGrade
 from pycrm.grading.loyalty import PointsEntry
 from pycrm.grading.segment import Segment
+from pycrm.merge.log import MergeLog
 from pycrm.pipeline import (
     DealReview,
     Opportunity,
@@ -203,6 +204,11 @@ def customer_row(c: Customer) -> RowDict:
         "status": c.status._value_,
         "member_id": c.member_id,
         "custom_fields": c.custom_fields or None,
+        "id_number": c.id_number,
+        "phone_hash": c.phone_hash,
+        "email_hash": c.email_hash,
+        "id_number_hash": c.id_number_hash,
+        "company_key": c.company_key,
     }
 
 
@@ -710,6 +716,29 @@ def calendar_from_row(row: Row, _: Sequence[Row] = ()) -> CalendarDefinition:
     return _from_columns(CalendarDefinition, row)
 
 
+def merge_log_row(m: MergeLog) -> RowDict:
+    return {
+        "id": m.id,
+        "version": m.version,
+        "created_at": m.created_at,
+        "updated_at": m.updated_at,
+        "customer_id": m.customer_id,
+        "survivor_before": m.survivor_before,
+        "survivor_after": m.survivor_after,
+        "duplicates": list(m.duplicates),
+        "moved": [moved.to_data() for moved in m.moved] or None,
+        "dropped": list(m.dropped) or None,
+        "merged_at": m.merged_at,
+        "merged_by": m.merged_by,
+        "undone_at": m.undone_at,
+        "undone_by": m.undone_by,
+    }
+
+
+def merge_log_from_row(row: Row, _: Sequence[Row] = ()) -> MergeLog:
+    return _from_columns(MergeLog, row, moved=row["moved"] or (), dropped=row["dropped"] or ())
+
+
 # -- audit ---------------------------------------------------------------------------------
 
 
@@ -813,6 +842,7 @@ MAPPINGS: Mapping[str, EntityMapping] = {
         ),
         EntityMapping("agent_turn", "agent_turns", agent_turn_row, agent_turn_from_row),
         EntityMapping("calendar", "calendars", calendar_row, calendar_from_row),
+        EntityMapping("merge_log", "merge_logs", merge_log_row, merge_log_from_row),
     )
 }
 """Entity type (as in ``pycrm.storage.spec.SPECS``) -> its mapping."""
