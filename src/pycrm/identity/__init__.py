@@ -1,10 +1,12 @@
-"""One customer identity across channels: normalisation and keyed hashes.
+"""One customer identity across channels: normalisation, keyed hashes, and the values that
+resolution, duplicate detection and the data-quality report answer with.
 
 Everything here is pure: no I/O, no clock. The session derives each customer's identity
-fields with it (:mod:`pycrm.identity.derive`); resolution, duplicate detection and the
-data-quality report build on those fields.
+fields with it on every add and update; :class:`pycrm.CustomerRepository` runs the queries.
 """
 
+from pycrm.identity.derive import identity_values, stamp_identity
+from pycrm.identity.duplicates import DuplicateCandidate, DuplicateReason, name_similarity
 from pycrm.identity.hashing import (
     DEVELOPMENT_KEY,
     KEY_ENV,
@@ -26,6 +28,8 @@ from pycrm.identity.normalize import (
     normalize_phone,
     phone_or_none,
 )
+from pycrm.identity.quality import CustomerQuality, QualityIssue, QualityReport
+from pycrm.identity.resolve import Resolution
 
 __all__ = [
     "DEFAULT_REGION",
@@ -33,16 +37,25 @@ __all__ = [
     "KEY_ENV",
     "LEGAL_FORM_SUFFIXES_CJK",
     "LEGAL_FORM_WORDS",
+    "CustomerQuality",
+    "DuplicateCandidate",
+    "DuplicateReason",
     "IdentityHasher",
     "IdentityKeyWarning",
+    "QualityIssue",
+    "QualityReport",
+    "Resolution",
     "check_region",
     "company_key",
     "id_number_problem",
     "identity_hasher",
+    "identity_values",
     "name_key",
+    "name_similarity",
     "normalize_email",
     "normalize_id_number",
     "normalize_name",
     "normalize_phone",
     "phone_or_none",
+    "stamp_identity",
 ]
