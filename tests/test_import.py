@@ -153,6 +153,9 @@ def test_reimporting_with_a_key_updates_instead_of_duplicating(crm: CRM) -> None
     assert acme.email == "a@acme.cn", "a blank cell leaves the stored value"
     assert acme.tags == frozenset({"y", "z"})
     assert stored["M2"].version == 1
+    with crm.session() as s:
+        assert len(s.audit.for_entity(stored["M2"])) == 1, "an unchanged row writes nothing"
+        assert len(s.audit.for_entity(acme)) == 2
 
 
 @pytest.mark.parametrize("batch_size", [1, 2, 100])

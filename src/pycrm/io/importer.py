@@ -435,6 +435,9 @@ def _stage_batch(
                 pending_by_key[value] = len(pending)
                 pending.append(entity)
                 continue
+            if all(getattr(existing, name) == value for name, value in changes.items()):
+                outcome.unchanged += 1  # a re-import of the same row: no write, no audit
+                continue
             stored = repository.update(existing.evolve(**changes))
             if stored.version == existing.version:
                 outcome.unchanged += 1
