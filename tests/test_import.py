@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from collections.abc import Iterator
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -420,3 +421,33 @@ def test_an_empty_file_imports_nothing(crm: CRM, tmp_path: Path) -> None:
     assert report.ok
     assert report.rows == 0
     assert report.committed
+
+
+def test_progress_uses_tqdm_when_asked_and_is_quiet_without_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pycrm import FixedClock
+    from pycrm.storage import MemoryStore
+
+    rows = [{"kind": "person", "name": f"P{i}"} for i in range(3)]
+    seen: list[int | None] = []
+
+    class Bar:
+        def __init__(self, items: Iterator[Any], *, total: int | None, **options: Any) -> None:
+            self.items = items
+            seen.append(total)
+
+        def __iter__(self) -> Iterator[Any]:
+            return iter(self.items)
+
+    fake = type(sys)("tqdm.auto")
+    fake.tqdm = Bar  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "tqdm.auto", fake)
+    crm = CRM(MemoryStore(), clock=FixedClock(datetime(2026, 1, 1, tzinfo=timezone.utc)))
+    assert import_records(crm, "customers", rows).created == 3
+    assert seen == [], "no bar unless asked"
+    assert import_records(crm, "customers", rows, progress=True).created == 3
+    assert seen == [None]
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # not installed
+    assert import_records(crm, "customers", rows, progress=True).created == 3
+    assert capsys.readouterr().err == ""
