@@ -396,6 +396,7 @@ def test_unknown_and_doubled_columns_are_refused_before_anything_is_stored(
         ({"source": 42}, "source"),
         ({"source": {"kind": "person"}}, "source"),
         ({"progress": "yes"}, "progress"),
+        ({"encoding": "utf-9"}, "encoding"),
     ],
 )
 def test_bad_arguments_are_refused_by_name(crm: CRM, arguments: dict[str, Any], field: str) -> None:

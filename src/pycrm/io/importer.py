@@ -18,6 +18,7 @@ Either way the source is streamed and at most one batch of rows is held in memor
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
 from datetime import tzinfo
@@ -89,6 +90,10 @@ def import_records(
     conv.check_int(batch_size, "batch_size", minimum=1, required=True)
     conv.check_text(actor, "actor", max_length=120, required=True)
     conv.check_bool(progress, "progress")
+    try:
+        codecs.lookup(conv.check_text(encoding, "encoding", max_length=40, required=True) or "")
+    except LookupError:
+        raise ValidationError("encoding", "is not a known text encoding", value=encoding) from None
     with ExitStack() as stack:
         rows = open_rows(source, stack, encoding=encoding)
         if rows.columns is not None:
