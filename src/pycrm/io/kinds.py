@@ -112,6 +112,7 @@ KINDS: dict[str, ImportKind] = {
             "team": "text",
             "status": "text",
             "member_id": "text",
+            "id_number": "text",
             "custom_fields": "json",
         },
         CUSTOMER_KEYS,
