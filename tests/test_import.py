@@ -452,3 +452,23 @@ def test_progress_uses_tqdm_when_asked_and_is_quiet_without_it(
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # not installed
     assert import_records(crm, "customers", rows, progress=True).created == 3
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("opened", ["path", "binary"])
+def test_a_spreadsheet_byte_order_mark_is_not_part_of_the_first_column(
+    tmp_path: Path, opened: str
+) -> None:
+    from pycrm import FixedClock
+    from pycrm.storage import MemoryStore
+
+    path = tmp_path / "excel.csv"
+    path.write_bytes("kind,name\r\nperson,李娜\r\n".encode("utf-8-sig"))
+    crm = CRM(MemoryStore(), clock=FixedClock(datetime(2026, 1, 1, tzinfo=timezone.utc)))
+    if opened == "path":
+        report = import_records(crm, "customers", path)
+    else:
+        with path.open("rb") as stream:
+            report = import_records(crm, "customers", stream)
+    assert report.created == 1
+    assert [c.name for c in customers(crm)] == ["李娜"]
+

@@ -8,6 +8,7 @@ reports as invalid text in that row and field.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import os
@@ -35,7 +36,10 @@ class Rows:
 
 def open_rows(source: Any, stack: ExitStack, *, encoding: str = "utf-8") -> Rows:
     """Rows of ``source``: a path, a file object (text or binary), a DataFrame or an
-    iterable of mappings. Files this opens are closed by ``stack``."""
+    iterable of mappings. Files this opens are closed by ``stack``. A UTF-8 file may start
+    with a byte-order mark (spreadsheets write one); it is not part of the first column."""
+    if codecs.lookup(encoding).name == "utf-8":
+        encoding = "utf-8-sig"
     if isinstance(source, str | os.PathLike):
         stream = stack.enter_context(
             open(source, encoding=encoding, errors="surrogateescape", newline="")  # noqa: SIM115
