@@ -471,4 +471,3 @@ def test_a_spreadsheet_byte_order_mark_is_not_part_of_the_first_column(
             report = import_records(crm, "customers", stream)
     assert report.created == 1
     assert [c.name for c in customers(crm)] == ["李娜"]
-
