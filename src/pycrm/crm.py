@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from pycrm.access import Actor, RetentionPolicy, Scope, builtin_scope, check_scope
 from pycrm.clock import Clock, SystemClock
 from pycrm.domain import DomainEvent
 from pycrm.domain import _convert as conv
@@ -18,6 +19,7 @@ from pycrm.errors import ConfigurationError, PluginError, ValidationError
 from pycrm.grading import builtin as builtin_schemes
 from pycrm.grading.rfm import DEFAULT_BINS, RfmTable
 from pycrm.grading.schemes import GradeScheme
+from pycrm.identity import DEFAULT_REGION, IdentityHasher, check_region, identity_hasher
 from pycrm.notify import NotificationChannel
 from pycrm.pipeline import AssignmentRules, Lead, Opportunity, StageMachine
 from pycrm.pipeline import builtin as builtin_pipelines
@@ -63,6 +65,8 @@ class CRM:
         plugins: Iterable[Any] = (),
         load_entrypoints: bool = False,
         sla_policies: SlaPolicies | None = None,
+        identity_key: str | bytes | None = None,
+        phone_region: str = DEFAULT_REGION,
     ) -> None:
         if clock is not None and not isinstance(clock, Clock):
             raise ValidationError("clock", "must have a now() method returning a datetime")
@@ -85,6 +89,11 @@ class CRM:
         self._calendars: dict[str, BusinessCalendar] = {}
         self.plugins.hook.pycrm_calendars(register=self._register_calendar)
         self.sla_policies = default_policies() if sla_policies is None else sla_policies
+        self.identity: IdentityHasher = identity_hasher(identity_key)
+        """The keyed hasher customers are matched by: ``identity_key``, else
+        ``$PYCRM_IDENTITY_KEY``, else the public development key (with a warning)."""
+        self.phone_region: str = check_region(phone_region, "phone_region")
+        """The region phone numbers without a country code are read in (E.164 and hashes)."""
         self._closed = False
         self.plugins.hook.pycrm_startup(crm=self)
 
@@ -100,6 +109,8 @@ class CRM:
         load_entrypoints: bool = False,
         create_schema: bool = True,
         sla_policies: SlaPolicies | None = None,
+        identity_key: str | bytes | None = None,
+        phone_region: str = DEFAULT_REGION,
     ) -> CRM:
         """Open a CRM on a SQL database given by URL or by a host's SQLAlchemy ``Engine``.
 
@@ -123,6 +134,8 @@ class CRM:
             plugins=plugins,
             load_entrypoints=load_entrypoints,
             sla_policies=sla_policies,
+            identity_key=identity_key,
+            phone_region=phone_region,
         )
 
     @classmethod
@@ -133,6 +146,8 @@ class CRM:
         plugins: Iterable[Any] = (),
         load_entrypoints: bool = False,
         sla_policies: SlaPolicies | None = None,
+        identity_key: str | bytes | None = None,
+        phone_region: str = DEFAULT_REGION,
     ) -> CRM:
         """A CRM whose data lives in this process only: for tests, notebooks and trials."""
         return cls(
@@ -141,10 +156,17 @@ class CRM:
             plugins=plugins,
             load_entrypoints=load_entrypoints,
             sla_policies=sla_policies,
+            identity_key=identity_key,
+            phone_region=phone_region,
         )
 
-    def session(self, *, actor: str = "system", connection: Connection | None = None) -> Session:
+    def session(
+        self, *, actor: Actor | str = "system", connection: Connection | None = None
+    ) -> Session:
         """A unit of work acting as ``actor`` (recorded in the audit log).
+
+        An :class:`pycrm.Actor` sees and changes only the records in its scope (see
+        :meth:`authorize`); a plain string is a system or integration actor, unrestricted.
 
         With ``connection`` (a host's SQLAlchemy ``Connection`` inside a transaction), the
         session joins the host's transaction: its changes commit or roll back with the host's,
@@ -152,9 +174,44 @@ class CRM:
         """
         if self._closed:
             raise ConfigurationError("this CRM has been closed")
-        actor = conv.check_text(actor, "actor", max_length=120, required=True) or "system"
+        scope: Scope | None = None
+        if isinstance(actor, Actor):
+            scope = self.authorize(actor)
+            name = actor.name
+        else:
+            name = conv.check_text(actor, "actor", max_length=120, required=True) or "system"
         tx = self.store.begin(connection=connection)
-        return Session(self, tx, actor=actor, deliver=self._deliver)
+        return Session(self, tx, actor=name, deliver=self._deliver, scope=scope)
+
+    def authorize(self, actor: Actor) -> Scope:
+        """The scope ``actor`` works in: a plugin's answer (``pycrm_authorize``), else the
+        built-in rule (a rep their own customers, a supervisor their teams', an admin all)."""
+        if not isinstance(actor, Actor):
+            raise ValidationError("actor", f"expected a pycrm.Actor, got {type(actor).__name__}")
+        answer = self.plugins.hook.pycrm_authorize(actor=actor, crm=self)
+        if answer is None:
+            return builtin_scope(actor)
+        return check_scope(answer, "pycrm_authorize")
+
+    def purge_audit(
+        self,
+        *,
+        older_than: datetime | None = None,
+        policy: RetentionPolicy | None = None,
+        actor: str = "system",
+    ) -> int:
+        """Delete audit entries older than ``older_than``, or than ``policy`` keeps (default:
+        six months); returns how many. A cut-off less than six months ago is refused."""
+        from pycrm.audit_retention import purge_audit
+
+        return purge_audit(self, older_than=older_than, policy=policy, actor=actor)
+
+    def export_audit(self, out: Any, *, since: datetime | None = None, format: str = "csv") -> int:
+        """Write the audit log (from ``since``) to ``out`` as CSV or JSON lines, streamed and
+        masked as entries are; returns how many entries. See :mod:`pycrm.audit_retention`."""
+        from pycrm.audit_retention import export_audit
+
+        return export_audit(self, out, since=since, format=format)
 
     def rfm(
         self,

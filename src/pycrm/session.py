@@ -7,11 +7,13 @@ which reach plugins only after the store says the changes are durable.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
+from pycrm.access.scope import Scope
 from pycrm.contracts import Contract, ContractNumbering, Receipt, next_number
 from pycrm.customers import CustomerRepository, rule_of
 from pycrm.domain import (
@@ -26,7 +28,7 @@ from pycrm.domain import (
     Task,
 )
 from pycrm.domain.audit import masked_changes
-from pycrm.errors import NotFound, SessionClosed, ValidationError
+from pycrm.errors import NotFound, PermissionDenied, SessionClosed, ValidationError
 from pycrm.grading.evaluate import Explanation, explain
 from pycrm.grading.grades import CustomerGrade
 from pycrm.grading.loyalty import EarnRule, PointsEntry
@@ -35,6 +37,7 @@ from pycrm.grading.schemes import GradeResult, GradeScheme
 from pycrm.grading.segment import Segment
 from pycrm.leads import DEFAULT_CURRENCY, CapturedLead, assign_opportunity, capture_lead
 from pycrm.loyalty import earn_points, expire_points, points_balance, redeem_points
+from pycrm.merge import MergeLog
 from pycrm.pipeline import (
     AssignmentRules,
     ExchangeRates,
@@ -54,11 +57,14 @@ from pycrm.service.definition import CalendarDefinition
 from pycrm.service.ticket import Ticket
 from pycrm.service.turns import AgentTurn
 from pycrm.service_desk import ServiceDesk
-from pycrm.storage.protocols import StoreTransaction
+from pycrm.storage.protocols import Analytics, EntityTable, StoreTransaction
+from pycrm.storage.scoping import SCOPED_TYPES
 from pycrm.storage.spec import SPEC_BY_TYPE
 
 if TYPE_CHECKING:
     from pycrm.crm import CRM
+
+log = logging.getLogger("pycrm.session")
 
 
 class AuditLog:
@@ -76,7 +82,13 @@ class AuditLog:
             entity_id = entity
             if entity_type is None or entity_type not in SPEC_BY_TYPE:
                 raise ValidationError("entity_type", f"must be one of {sorted(SPEC_BY_TYPE)}")
-        return self._session._tx.audit.for_entity(entity_type, entity_id)
+        entries = self._session._tx.audit.for_entity(entity_type, entity_id)
+        if self._session.scope is None or entity_type not in SCOPED_TYPES:
+            return entries
+        # An actor reads the history of records in reach only (their customer decides).
+        customers = {e.customer_id for e in entries if e.customer_id is not None}
+        shown = self._session._table("customer").existing(customers) if customers else set()
+        return [e for e in entries if e.customer_id in shown]
 
 
 class Session:
@@ -101,6 +113,7 @@ class Session:
     tickets: Repository[Ticket]
     agent_turns: Repository[AgentTurn]
     calendars: Repository[CalendarDefinition]
+    merge_logs: Repository[MergeLog]
     service: ServiceDesk
 
     def __init__(
@@ -110,12 +123,16 @@ class Session:
         *,
         actor: str,
         deliver: Callable[[list[DomainEvent]], None],
+        scope: Scope | None = None,
     ) -> None:
         self._crm = crm
         self._tx = tx
         self.actor = actor
+        self.scope: Scope | None = None if scope is None or scope.unrestricted else scope
+        """What this session may see and change; ``None`` when it is unrestricted."""
         self._deliver = deliver
         self._events: list[DomainEvent] = []
+        self._denials: list[AuditEntry] = []
         self._open = True
         self.customers = CustomerRepository(self, SPEC_BY_TYPE["customer"])
         self.contacts = Repository(self, SPEC_BY_TYPE["contact"])
@@ -135,6 +152,7 @@ class Session:
         self.tickets = Repository(self, SPEC_BY_TYPE["ticket"])
         self.agent_turns = Repository(self, SPEC_BY_TYPE["agent_turn"])
         self.calendars = Repository(self, SPEC_BY_TYPE["calendar"])
+        self.merge_logs = Repository(self, SPEC_BY_TYPE["merge_log"])
         self.service = ServiceDesk(self)
         self.audit = AuditLog(self)
 
@@ -198,7 +216,7 @@ class Session:
         """
         self._check_open()
         when = self.now if as_of is None else check_as_of(as_of)
-        return self._tx.analytics.rfm(
+        return self._analytics.rfm(
             as_of=when, bins=check_bins(bins), currency=check_currency(currency)
         )
 
@@ -315,13 +333,67 @@ class Session:
         """
         chosen = ContractNumbering() if numbering is None else numbering
         counted = self.now.year if year is None else year
-        last = self.contracts.count(number_year=counted)
+        # Numbers are unique across the CRM, so every contract counts, not just those in reach.
+        last = self._tx.table("contract").count({"number_year": counted})
         return next_number(chosen, year=counted, last_seq=last)
 
     @property
     def now(self) -> datetime:
         """The CRM clock's current time (UTC)."""
         return self._crm.clock.now()
+
+    def _table(self, entity_type: str) -> EntityTable[Any]:
+        """``entity_type``'s table as this session's actor sees it."""
+        table = self._tx.table(entity_type)
+        return table if self.scope is None else table.within(self.scope)
+
+    @property
+    def _analytics(self) -> Analytics:
+        """Set-based reads over what this session's actor may see."""
+        analytics = self._tx.analytics
+        return analytics if self.scope is None else analytics.within(self.scope)
+
+    def _note_denied(
+        self, operation: str, entity_type: str, entity_id: str, customer_id: str | None
+    ) -> None:
+        """Remember a refusal for the audit log; it is written once this session's
+        transaction has ended, in one of its own, so a rollback cannot take it away."""
+        self._denials.append(
+            AuditEntry(
+                at=self.now,
+                actor=self.actor,
+                action=ChangeKind.DENIED,
+                entity_type=entity_type,
+                entity_id=entity_id,
+                customer_id=customer_id,
+                changes={"operation": [operation, None]},
+            )
+        )
+
+    def _deny(
+        self, operation: str, entity_type: str, entity_id: str, customer_id: str | None
+    ) -> NoReturn:
+        """Refuse ``operation`` on a record out of this session's reach, auditing it."""
+        self._note_denied(operation, entity_type, entity_id, customer_id)
+        raise PermissionDenied(
+            f"{self.actor!r} may not {operation} {entity_type} {entity_id!r}: "
+            "it is outside the actor's scope"
+        )
+
+    def _write_denials(self) -> None:
+        denials, self._denials = self._denials, []
+        if not denials:
+            return
+        try:
+            tx = self._crm.store.begin()
+            try:
+                tx.audit.append(denials)
+                tx.commit()
+            except BaseException:
+                tx.rollback()
+                raise
+        except Exception:
+            log.exception("could not write %d refusal(s) to the audit log", len(denials))
 
     @property
     def pending_events(self) -> tuple[DomainEvent, ...]:
@@ -368,13 +440,17 @@ class Session:
             self._tx.commit()
         finally:
             self._open = False
+            self._write_denials()
 
     def rollback(self) -> None:
         """Discard every change of this session; its events are dropped."""
         if self._open:
             self._open = False
             self._events.clear()
-            self._tx.rollback()
+            try:
+                self._tx.rollback()
+            finally:
+                self._write_denials()
 
     def __enter__(self) -> Session:
         return self
@@ -392,6 +468,7 @@ class Session:
                 self.commit()
             except BaseException:
                 self._tx.rollback()
+                self._write_denials()
                 raise
         else:
             self.rollback()

@@ -9,7 +9,7 @@ callable returning a fresh, empty store, and exposes ``TestCase``::
     TestMyStore = MyStoreContract.TestCase
 
 Each hypothesis example gets a new store; the machine runs random sessions (adds, bulk adds,
-updates, stale updates, removals, sessions that fail half-way) through the public API and
+updates, stale updates, removals, merges, sessions that fail half-way) through the public API and
 checks after every step that the store holds exactly what the model says, grades and loyalty
 points included.
 """
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import attrs
 from hypothesis import strategies as st
@@ -36,6 +36,7 @@ from pycrm.errors import (
 )
 from pycrm.grading.grades import CustomerGrade
 from pycrm.grading.loyalty import PointsEntry
+from pycrm.merge import merge_customers
 from pycrm.storage.protocols import Store
 from pycrm.testing import strategies as pst
 
@@ -252,6 +253,41 @@ class StoreContract(RuleBasedStateMachine):
             return
         assert not has_dependents, "a customer was removed while records still point at it"
         del self.customers[customer_id]
+
+    @rule(survivor_id=customer_ids, duplicate_id=consumes(customer_ids))
+    def merge_customers(self, survivor_id: str, duplicate_id: str) -> None:
+        """A merge moves every record of the duplicate to the survivor (a new version each),
+        except a grade in a scheme the survivor holds too, and removes the duplicate."""
+        self._tick()
+        survivor = self.customers.get(survivor_id)
+        duplicate = self.customers.get(duplicate_id)
+        if survivor is None or duplicate is None or survivor_id == duplicate_id:
+            return
+        with self.crm.session(actor="contract") as s:
+            s.customers.merge(survivor, [duplicate])
+        now = self.clock.now()
+
+        def moved(record: Any) -> Any:
+            return attrs.evolve(
+                record, customer_id=survivor_id, version=record.version + 1, updated_at=now
+            )
+
+        owned: tuple[dict[str, Any], ...] = (self.contacts, self.orders, self.points)
+        for records in owned:
+            for key, record in list(records.items()):
+                if record.customer_id == duplicate_id:
+                    records[key] = moved(record)
+        for key, grade in list(self.grades.items()):
+            if grade.customer_id == duplicate_id:
+                del self.grades[key]
+                if f"{grade.scheme}/{survivor_id}" not in self.grades:
+                    kept = moved(grade)
+                    self.grades[kept.key] = kept
+        del self.customers[duplicate_id]
+        merged = merge_customers(survivor, [duplicate])
+        if merged != survivor:
+            merged = attrs.evolve(merged, version=survivor.version + 1, updated_at=now)
+        self.customers[survivor_id] = merged
 
     @rule(customer=pst.customers(), customer_id=customer_ids)
     def failed_session_changes_nothing(self, customer: Customer, customer_id: str) -> None:
