@@ -183,22 +183,25 @@ def test_matching_on_phone_and_email_uses_the_normalised_value(crm: CRM) -> None
             {"kind": "person", "name": "Wu", "phone": "13900000000"},
         ],
     )
-    by_phone = import_records(
-        crm,
-        "customers",
-        [{"kind": "person", "name": "Li Na", "phone": "138 1234-5678"}],
-        key="phone",
-    )
+    rows = [{"kind": "person", "name": "Li Na", "phone": "+86 138 1234-5678"}]
+    by_phone = import_records(crm, "customers", rows, key="phone")
     assert by_phone.updated == 1
     assert by_phone.created == 0
-    by_email = import_records(
-        crm,
-        "customers",
-        [{"kind": "person", "name": "Li N.", "email": "li@example.com"}],
-        key="email",
-    )
+    rows = [{"kind": "person", "name": "Li N.", "email": "LI@example.com"}]
+    by_email = import_records(crm, "customers", rows, key="email")
     assert by_email.updated == 1
     assert sorted(c.name for c in customers(crm)) == ["Li N.", "Wu"]
+
+
+def test_two_spellings_of_one_phone_in_a_file_are_one_customer(crm: CRM) -> None:
+    rows = [
+        {"kind": "person", "name": "Li", "phone": "13812345678", "region": "Beijing"},
+        {"kind": "person", "name": "Li Na", "phone": "+86 138-1234-5678"},
+    ]
+    report = import_records(crm, "customers", rows, key="phone")
+    assert (report.created, report.updated) == (1, 1)
+    (li,) = customers(crm)
+    assert (li.name, li.region) == ("Li Na", "Beijing")
 
 
 def test_a_key_matching_several_customers_is_refused_not_guessed(crm: CRM) -> None:

@@ -32,7 +32,7 @@ from pycrm.domain import _convert as conv
 from pycrm.errors import PycrmError, ValidationError
 from pycrm.io.columns import Column, MappingLike, Parse, default_readers
 from pycrm.io.kinds import CUSTOMER_REFERENCES, ImportKind, import_kind
-from pycrm.io.match import find_customer, find_existing
+from pycrm.io.match import find_customer, find_existing, match_key
 from pycrm.io.progress import with_progress
 from pycrm.io.report import ImportReport, RowError, masked
 from pycrm.io.sources import malformed, open_rows
@@ -429,6 +429,7 @@ def _stage_batch(
             value = getattr(entity, plan.key)
             if value is None:
                 raise ValidationError(plan.key, "is required: rows are matched on it")
+            value = match_key(s, plan.kind.name, plan.key, value)
             changes = {name: getattr(entity, name) for name in _provided(plan.kind, row.data)}
             if value in pending_by_key:
                 index = pending_by_key[value]

@@ -1,16 +1,20 @@
 """Finding the stored record an imported row stands for.
 
-Matching is by one key field and exact equality of the normalised value (the entity's own
-converter normalises it: phone noise removed, email domain lower-cased). A key that matches
-several stored records is refused rather than guessed.
+Customers are found through :meth:`pycrm.CustomerRepository.resolve`: member ids as given,
+phones and emails by their keyed hashes after normalisation (``138 1234 5678`` and
+``+86 138-1234-5678`` are one number), so an import matches exactly as the rest of pycrm
+does. A key that fits several stored customers is refused rather than guessed. Orders are
+matched by number, contacts by phone or email among the contacts of the same customer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
 from pycrm.domain import Contact, Customer, Entity
 from pycrm.errors import ValidationError
+from pycrm.identity import normalize_email, normalize_phone
 
 if TYPE_CHECKING:
     from pycrm.session import Session
@@ -18,15 +22,26 @@ if TYPE_CHECKING:
 
 def find_customer(session: Session, key: str, value: Any) -> Customer | None:
     """The one customer whose ``key`` (member id, phone or email) is ``value``, if any."""
-    page = session.customers.list(limit=2, **{key: value})
-    if len(page) > 1:
+    resolution = session.customers.resolve(**{key: value})
+    if resolution.ambiguous:
         raise ValidationError(key, "matches more than one stored customer", value=value)
-    return page.items[0] if page.items else None
+    return resolution.customer
+
+
+def match_key(session: Session, kind: str, key: str, value: Any) -> Hashable:
+    """The form rows of one source are compared in, so that two spellings of one customer's
+    phone or email in the same file update one record (as the store lookup would)."""
+    if kind != "customers" or value is None:
+        return value  # type: ignore[no-any-return]
+    if key == "phone":
+        return normalize_phone(value, session.crm.phone_region)
+    if key == "email":
+        return normalize_email(value)
+    return value  # type: ignore[no-any-return]
 
 
 def find_existing(session: Session, kind: str, key: str, entity: Entity) -> Entity | None:
-    """The stored record of ``kind`` with the same ``key`` as ``entity``, if any. Contacts
-    are matched among the contacts of the same customer."""
+    """The stored record of ``kind`` with the same ``key`` as ``entity``, if any."""
     value = getattr(entity, key)
     if kind == "customers":
         return find_customer(session, key, value)
