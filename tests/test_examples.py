@@ -153,3 +153,16 @@ def test_import_customers(tmp_path: Path) -> None:
     assert "export: '=cmd|" in out
     assert out.rstrip().endswith("import_customers: ok")
     assert list(tmp_path.iterdir()) == [], "the example must clean up after itself"
+
+
+def test_identity_and_duplicates(tmp_path: Path) -> None:
+    out = run_python([str(EXAMPLES / "identity_and_duplicates.py")], cwd=tmp_path)
+    assert "resolve member M1 + phone: ambiguous=True" in out
+    assert "resolve email: found=False, 2 match" in out
+    assert "duplicate: Zhang Wei / ZHANG  WEI score 0.90 (same phone hash)" in out
+    assert "duplicate: Li Na / Li Na score 0.80 (same email)" in out
+    assert "score 0.70 (same company name key)" in out
+    assert "after merge: resolve found=True on ('member_id', 'phone')" in out
+    assert "quality after: 0.70, customers 6" in out
+    assert out.rstrip().endswith("identity_and_duplicates: ok")
+    assert list(tmp_path.iterdir()) == []
