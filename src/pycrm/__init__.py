@@ -5,6 +5,7 @@ documentation names them (``pycrm.testing``, ``pycrm.storage``).
 """
 
 from pycrm import rfm as rfm
+from pycrm.access import Actor, RetentionPolicy, Role, Scope
 from pycrm.clock import Clock, FixedClock, SystemClock
 from pycrm.contracts import (
     ApprovalPolicy,
@@ -97,8 +98,24 @@ from pycrm.grading.loyalty import (
 from pycrm.grading.loyalty import balance as ledger_balance
 from pycrm.grading.schemes import Grade, GradeResult, GradeScheme
 from pycrm.grading.segment import Segment
+from pycrm.identity import (
+    CustomerQuality,
+    DuplicateCandidate,
+    DuplicateReason,
+    IdentityHasher,
+    IdentityKeyWarning,
+    QualityIssue,
+    QualityReport,
+    Resolution,
+    company_key,
+    name_key,
+    normalize_email,
+    normalize_phone,
+)
+from pycrm.io import Column, ImportReport, RowError, export_csv, export_dataframe, import_records
 from pycrm.leads import DEFAULT_CURRENCY as DEFAULT_LEAD_CURRENCY
 from pycrm.leads import CapturedLead
+from pycrm.merge import MergeLog, MovedRecords, merge_customers
 from pycrm.notify import Notification, NotificationChannel
 from pycrm.paging import Page
 from pycrm.pipeline import DEFAULT_GRADING as DEFAULT_LEAD_GRADING
@@ -228,6 +245,7 @@ __all__ = [
     "DEFAULT_LEAD_GRADING",
     "ENTRY_POINT_GROUP",
     "TICKET_TYPES",
+    "Actor",
     "AgentTurn",
     "AlreadyExists",
     "ApprovalPolicy",
@@ -244,6 +262,7 @@ __all__ = [
     "ChurnRisk",
     "ChurnSignals",
     "Clock",
+    "Column",
     "ConcurrencyConflict",
     "ConfigurationError",
     "Contact",
@@ -254,6 +273,7 @@ __all__ = [
     "CustomerFacts",
     "CustomerGrade",
     "CustomerKind",
+    "CustomerQuality",
     "CustomerRepository",
     "DealReview",
     "DealReviewed",
@@ -263,6 +283,8 @@ __all__ = [
     "DispatchRules",
     "DispatchStrategy",
     "DomainEvent",
+    "DuplicateCandidate",
+    "DuplicateReason",
     "EarnRule",
     "Entity",
     "Escalation",
@@ -278,7 +300,10 @@ __all__ = [
     "Grade",
     "GradeResult",
     "GradeScheme",
+    "IdentityHasher",
+    "IdentityKeyWarning",
     "IllegalTransition",
+    "ImportReport",
     "Instalment",
     "InstalmentAllocation",
     "Interaction",
@@ -288,7 +313,9 @@ __all__ = [
     "LeadGrading",
     "LifecycleStatus",
     "MemoryStore",
+    "MergeLog",
     "Money",
+    "MovedRecords",
     "NotFound",
     "Notification",
     "NotificationChannel",
@@ -306,6 +333,8 @@ __all__ = [
     "PointsKind",
     "Priority",
     "PycrmError",
+    "QualityIssue",
+    "QualityReport",
     "Receipt",
     "RegradeReport",
     "Rep",
@@ -313,10 +342,15 @@ __all__ = [
     "RepeatComplaint",
     "Repository",
     "RequestStatus",
+    "Resolution",
     "ResourceRequest",
+    "RetentionPolicy",
     "RfmRow",
     "RfmTable",
+    "Role",
+    "RowError",
     "Satisfaction",
+    "Scope",
     "ScoreContribution",
     "ScoredOpportunity",
     "Segment",
@@ -376,6 +410,7 @@ __all__ = [
     "china_calendar",
     "choose_agent",
     "choose_rep",
+    "company_key",
     "complete_contract",
     "complete_task",
     "country_calendar",
@@ -389,6 +424,8 @@ __all__ = [
     "earn_for_order",
     "escalation_for",
     "explain",
+    "export_csv",
+    "export_dataframe",
     "features_of",
     "forecast",
     "forecast_by",
@@ -397,6 +434,7 @@ __all__ = [
     "grade_lead",
     "hookimpl",
     "hookspec",
+    "import_records",
     "is_overdue",
     "is_stale",
     "ledger_balance",
@@ -405,8 +443,12 @@ __all__ = [
     "mask_email",
     "mask_phone",
     "matches",
+    "merge_customers",
     "move_ticket",
+    "name_key",
     "next_contract_number",
+    "normalize_email",
+    "normalize_phone",
     "open_opportunity",
     "open_ticket",
     "outstanding",

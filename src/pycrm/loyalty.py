@@ -113,7 +113,7 @@ def expire_points(session: Session, *, as_of: datetime | None = None) -> int:
     total = 0
     after: str | None = None
     while True:
-        holders = session._tx.analytics.points_holders(after=after, limit=HOLDERS_BATCH)
+        holders = session._analytics.points_holders(after=after, limit=HOLDERS_BATCH)
         for customer_id in holders:
             entry = expiry(customer_id, _ledger(session, customer_id), as_of=moment)
             if entry is not None:

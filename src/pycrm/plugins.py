@@ -18,6 +18,7 @@ from pycrm.domain import DomainEvent
 from pycrm.errors import PluginError
 
 if TYPE_CHECKING:
+    from pycrm.access import Actor, Scope
     from pycrm.crm import CRM
     from pycrm.notify import NotificationChannel
     from pycrm.pipeline import AssignmentRules, Lead, Opportunity, StageMachine
@@ -163,6 +164,21 @@ class HookSpecs:
         ticket; the agent need not be a member of any of ``rules.groups``), or ``None`` to
         let the rules decide. The first result that is not ``None`` wins, the rest are not
         called, and the rules are not consulted.
+        """
+
+    @hookspec(firstresult=True)
+    def pycrm_authorize(self, actor: Actor, crm: CRM) -> Scope | None:
+        """Called when a session is opened for an :class:`pycrm.Actor`, to decide its scope.
+
+        :param actor: who the session acts for (name, role, teams).
+        :param crm: the CRM opening the session.
+
+        Return a :class:`pycrm.Scope` (``Scope.owners(...)``, ``Scope.teams(...)``,
+        ``Scope.regions(...)``, ``Scope.all()``, ``Scope.none()``, combined with ``|`` and
+        ``&``), which the store compiles into every query of the session; or ``None`` to
+        leave it to the built-in rule by role. The first result that is not ``None`` wins
+        and the rest are not called. Sessions opened with a plain string actor are system
+        sessions and do not call this hook.
         """
 
     @hookspec

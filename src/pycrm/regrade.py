@@ -74,7 +74,7 @@ def regrade(
     assigned = changed = rescheduled = 0
     after: str | None = None
     while True:
-        page = session._tx.analytics.grade_candidates(
+        page = session._analytics.grade_candidates(
             chosen.cases, context, scheme=chosen.name, after=after, limit=batch_size
         )
         if not page:

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 import attrs
 
+from pycrm.access.scope import check_storable
 from pycrm.domain import AuditEntry, ChangeKind, Customer, DomainEvent, Entity, new_id
 from pycrm.domain import _convert as conv
 from pycrm.domain.audit import diff, snapshot
 from pycrm.errors import ConcurrencyConflict, NotFound, ValidationError
 from pycrm.paging import Page
 from pycrm.storage.protocols import EntityTable
+from pycrm.storage.scoping import SCOPED_TYPES, customer_link
 from pycrm.storage.spec import DEPENDENTS, EntitySpec
 
 if TYPE_CHECKING:
@@ -43,7 +45,32 @@ class Repository(Generic[E]):
 
     @property
     def _table(self) -> EntityTable[E]:
-        return self._session._tx.table(self._entity_type)
+        """The table as the session's actor sees it: the store applies the scope."""
+        return self._session._table(self._entity_type)
+
+    def _check_reach(self, entities: Iterable[E], operation: str) -> None:
+        """Refuse (audited) writing a record the session's actor could not see afterwards:
+        a customer out of scope, or a customer's record with no customer. References to
+        customers and their records out of reach are refused by ``_check_references``."""
+        scope = self._session.scope
+        if scope is None:
+            return
+        link = customer_link(self._spec)
+        for entity in entities:
+            if link == "self":
+                outside = not scope.allows(entity)  # type: ignore[arg-type]
+            else:
+                outside = link == "customer_id" and customer_id_of(entity) is None
+            if outside:
+                self._session._deny(operation, self._entity_type, entity.id, customer_id_of(entity))
+
+    def _refuse_unseen(self, entity_id: str, operation: str) -> NoReturn:
+        """A write to an id the actor cannot see: refused when the session is scoped (a
+        record out of reach and a missing one look alike), else simply not found."""
+        if self._session.scope is not None and self._entity_type in SCOPED_TYPES:
+            owner = entity_id if self._entity_type == "customer" else None
+            self._session._deny(operation, self._entity_type, entity_id, owner)
+        raise NotFound(self._entity_type, entity_id)
 
     def _check_type(self, entity: object) -> E:
         if not isinstance(entity, self._spec.cls):
@@ -58,15 +85,20 @@ class Repository(Generic[E]):
             wanted = {getattr(e, field) for e in entities} - {None}
             if not wanted:
                 continue
-            found = self._session._tx.table(target).existing(wanted)
+            found = self._session._table(target).existing(wanted)
             missing = wanted - found
             if missing:
-                raise ValidationError(field, f"no {target} with id {sorted(missing)[0]!r}")
+                first = sorted(missing)[0]
+                if self._session.scope is not None and target in SCOPED_TYPES:
+                    # Out of reach and missing look alike, so an actor learns nothing.
+                    self._session._deny(f"refer to {target}", target, first, None)
+                raise ValidationError(field, f"no {target} with id {first!r}")
 
     def add(self, entity: E) -> E:
         """Store a new entity; returns it as stored (with its timestamps)."""
         self._session._check_open()
         entity = self._check_type(entity)
+        self._check_reach([entity], "add")
         self._check_references([entity])
         now = self._session.now
         stored = attrs.evolve(entity, version=1, created_at=now, updated_at=now)
@@ -118,6 +150,7 @@ class Repository(Generic[E]):
         they are copies of one validated entry. A subclass of the entity type may have
         invariants of its own and takes the validating path.
         """
+        self._check_reach(batch, "add")
         self._check_references(batch)
         stamp = conv.check_datetime(now, "created_at", required=False)
         cls = self._spec.cls
@@ -171,9 +204,18 @@ class Repository(Generic[E]):
         return found
 
     def get_or_none(self, entity_id: str) -> E | None:
+        """The stored entity with ``entity_id``, or ``None``; also ``None`` for one outside
+        the session actor's scope (the refusal is audited, the caller learns nothing)."""
         self._session._check_open()
         conv.check_text(entity_id, "id", max_length=64, required=True)
-        return self._table.get(entity_id)
+        found = self._table.get(entity_id)
+        if found is None and self._session.scope is not None:
+            hidden = self._session._tx.table(self._entity_type).get(entity_id)
+            if hidden is not None:
+                self._session._note_denied(
+                    "read", self._entity_type, entity_id, customer_id_of(hidden)
+                )
+        return found
 
     def update(self, entity: E) -> E:
         """Save a changed entity (made with ``evolve``) and return it with its new version.
@@ -186,12 +228,13 @@ class Repository(Generic[E]):
         entity = self._check_type(entity)
         before = self._table.get(entity.id)
         if before is None:
-            raise NotFound(self._entity_type, entity.id)
+            self._refuse_unseen(entity.id, "update")
         if before.version != entity.version:
             raise ConcurrencyConflict(self._entity_type, entity.id, entity.version)
         changes = diff(before, entity)
         if not changes:
             return before
+        self._check_reach([entity], "update")
         self._check_references([entity])
         stored = attrs.evolve(
             entity,
@@ -212,7 +255,16 @@ class Repository(Generic[E]):
         ``status`` instead.
         """
         self._session._check_open()
-        current = self.get(entity) if isinstance(entity, str) else self._check_type(entity)
+        if isinstance(entity, str):
+            conv.check_text(entity, "id", max_length=64, required=True)
+            found = self._table.get(entity)
+            if found is None:
+                self._refuse_unseen(entity, "remove")
+            current = found
+        else:
+            current = self._check_type(entity)
+            if self._session.scope is not None and self._table.get(current.id) is None:
+                self._refuse_unseen(current.id, "remove")
         for dependent, field in DEPENDENTS[self._entity_type]:
             count = self._session._tx.table(dependent).count({field: current.id})
             if count:
@@ -248,6 +300,8 @@ class Repository(Generic[E]):
                     value = converter.converter(value, attribute)  # type: ignore[attr-defined]
                 elif converter is not None:
                     value = converter(value)
+            if isinstance(value, str):
+                check_storable(value, field)
             checked[field] = value
         return checked
 
