@@ -4,6 +4,8 @@
 ``pycrm rfm URL`` prints the RFM segments and best customers of a database;
 ``pycrm import KIND FILE --db URL`` and ``pycrm export KIND FILE --db URL`` move customers,
 contacts, orders and interactions in and out as CSV;
+``pycrm audit purge --db URL`` deletes audit entries past the retention policy and
+``pycrm audit export OUT --db URL`` writes the audit log as CSV or JSON lines;
 ``pycrm db upgrade URL`` / ``pycrm db current URL`` run and inspect pycrm's migrations on a
 database a host manages. CRMs opened here load the ``pycrm`` entry-point plugins, reporting a
 broken plugin as a warning instead of failing.
@@ -20,7 +22,7 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import TextIO
 
@@ -241,6 +243,15 @@ def run_rfm(args: argparse.Namespace) -> int:
 # -- import / export -------------------------------------------------------------------------
 
 
+def _zone(text: str) -> tzinfo:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(f"not a time zone name: {text!r}") from None
+
+
 def _column_map(text: str) -> tuple[str, str | None]:
     column, sep, field = text.partition("=")
     if not sep or not column.strip():
@@ -266,6 +277,8 @@ def run_import(args: argparse.Namespace) -> int:
                 batch_size=args.batch_size,
                 currency=args.currency,
                 encoding=args.encoding,
+                tz=args.tz,
+                tag_separator=args.tag_separator,
                 progress=args.progress,
             )
     except _database_errors() as exc:
@@ -418,6 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rfm.set_defaults(handler=run_rfm)
     _add_import_export(commands)
+    _add_audit(commands)
     return parser
 
 
@@ -464,6 +478,15 @@ def _add_import_export(commands: argparse._SubParsersAction[argparse.ArgumentPar
     )
     imports.add_argument("--encoding", default="utf-8", help="file encoding (default: utf-8)")
     imports.add_argument(
+        "--tz",
+        type=_zone,
+        default=None,
+        help="time zone of times without an offset, e.g. Asia/Shanghai (default: refuse them)",
+    )
+    imports.add_argument(
+        "--tag-separator", default=",", help="what separates tags in a cell (default: ,)"
+    )
+    imports.add_argument(
         "--no-progress", dest="progress", action="store_false", help="no progress bar"
     )
     imports.set_defaults(handler=run_import)
@@ -483,6 +506,77 @@ def _add_import_export(commands: argparse._SubParsersAction[argparse.ArgumentPar
         "--unmasked", action="store_true", help="write personal data in full (a choice)"
     )
     exports.set_defaults(handler=run_export)
+
+
+# -- audit ---------------------------------------------------------------------------------
+
+
+def run_audit_purge(args: argparse.Namespace) -> int:
+    """``pycrm audit purge``: delete entries older than the retention policy keeps."""
+    from pycrm.access import RetentionPolicy
+
+    policy = RetentionPolicy(keep_days=args.keep_days)
+    try:
+        with open_crm(args.db, plugins=args.plugins) as crm:
+            count = crm.purge_audit(policy=policy, actor="pycrm audit purge")
+    except _database_errors() as exc:
+        raise CommandFailed(
+            f"cannot purge the audit log of {_display_url(args.db)}: {exc}"
+        ) from exc
+    _write(sys.stdout, f"purged {count:,} audit entries older than {policy.keep_days} days\n")
+    return 0
+
+
+def run_audit_export(args: argparse.Namespace) -> int:
+    """``pycrm audit export``: the audit log to a file (or stdout for ``-``)."""
+    failures: tuple[type[Exception], ...] = (OSError, *_database_errors())
+    try:
+        with open_crm(args.db, plugins=args.plugins) as crm:
+            out = sys.stdout if args.out == "-" else Path(args.out)
+            count = crm.export_audit(out, since=args.since, format=args.format)
+    except failures as exc:
+        raise CommandFailed(f"cannot export the audit log: {exc}") from exc
+    _say(f"exported {count:,} audit entries")
+    return 0
+
+
+def _add_audit(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from pycrm.access import MIN_KEEP_DAYS
+    from pycrm.audit_retention import FORMATS
+
+    audit = commands.add_parser("audit", help="purge or export the audit log")
+    actions = audit.add_subparsers(dest="action", required=True, metavar="ACTION")
+    purge = actions.add_parser(
+        "purge",
+        help="delete audit entries past the retention policy",
+        description=(
+            "Delete the audit entries older than --keep-days days in one statement. The "
+            f"retention is at least six months ({MIN_KEEP_DAYS} days); a shorter one is refused."
+        ),
+    )
+    purge.add_argument("--db", required=True, help="SQLAlchemy database URL")
+    purge.add_argument(
+        "--keep-days",
+        type=_positive_int,
+        default=MIN_KEEP_DAYS,
+        help="keep entries this many days (default and minimum: %(default)s)",
+    )
+    purge.set_defaults(handler=run_audit_purge)
+    export = actions.add_parser(
+        "export",
+        help="write the audit log as CSV or JSON lines",
+        description=(
+            "Write audit entries, oldest first, as stored: personal data in them is masked. "
+            "CSV cells a spreadsheet would run as formulas are prefixed with a quote."
+        ),
+    )
+    export.add_argument("out", help="file to write, or - for stdout")
+    export.add_argument("--db", required=True, help="SQLAlchemy database URL")
+    export.add_argument(
+        "--since", type=_as_of, default=None, help="only entries at or after this ISO time"
+    )
+    export.add_argument("--format", choices=FORMATS, default="csv", help="default: %(default)s")
+    export.set_defaults(handler=run_audit_export)
 
 
 def _configure_logging(verbose: bool) -> None:
