@@ -76,3 +76,22 @@ def test_import_usage_errors(tmp_path: Path) -> None:
     code, _, err = run("import", "customers", str(tmp_path / "missing.csv"), "--db", db)
     assert code == 1
     assert "error:" in err
+
+
+def test_times_without_an_offset_take_the_zone_given(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'crm.db'}"
+    source = write(
+        tmp_path / "in.csv", "kind,name,captured_at,tags\nperson,Li,2026-01-05 09:00,a;b\n"
+    )
+    code, _, err = run("import", "customers", str(source), "--db", db)
+    assert code == 1
+    assert "timezone-aware" in err
+    args = ["import", "customers", str(source), "--db", db, "--tz", "Asia/Shanghai"]
+    code, _, err = run(*args, "--tag-separator", ";")
+    assert code == 0, err
+    with CRM.open(db) as crm, crm.session() as s:
+        (li,) = s.customers.stream()
+    assert li.captured_at is not None
+    assert li.captured_at.isoformat() == "2026-01-05T01:00:00+00:00"
+    assert li.tags == frozenset({"a", "b"})
+    assert run("import", "customers", str(source), "--db", db, "--tz", "Mars/Olympus")[0] == 2
