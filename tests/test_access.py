@@ -240,8 +240,15 @@ class RegionPlugin:
 
 @pytest.fixture
 def regional(store_factory: Any, clock: Any) -> Iterator[tuple[CRM, RegionPlugin]]:
+    crm, plugin = regional_crm(store_factory(), clock)
+    yield crm, plugin
+    crm.close()
+
+
+def regional_crm(store: Any, clock: Any) -> tuple[CRM, RegionPlugin]:
+    """Thirty companies, a third of them in the north, and a plugin scoping nora to it."""
     plugin = RegionPlugin({"nora": ("north",)})
-    crm = CRM(store_factory(), clock=clock, plugins=[plugin])
+    crm = CRM(store, clock=clock, plugins=[plugin])
     with crm.session() as s:
         customers = [
             Customer(
@@ -253,8 +260,7 @@ def regional(store_factory: Any, clock: Any) -> Iterator[tuple[CRM, RegionPlugin
             for i in range(30)
         ]
         s.customers.add_many(customers)
-    yield crm, plugin
-    crm.close()
+    return crm, plugin
 
 
 def test_a_plugin_scope_is_enforced_in_the_query_not_after_it(
@@ -283,12 +289,9 @@ def test_a_plugin_scope_is_enforced_in_the_query_not_after_it(
         assert s.customers.count() == 30
 
 
-def test_on_sql_the_scope_is_in_the_statement_itself(
-    regional: tuple[CRM, RegionPlugin],
-) -> None:
-    crm, _ = regional
-    if not isinstance(crm.store, SqlStore):
-        pytest.skip("the memory store has no statements to look at")
+def test_on_sql_the_scope_is_in_the_statement_itself(sql: Any, clock: Any) -> None:
+    crm, _ = regional_crm(sql.store, clock)
+    assert isinstance(crm.store, SqlStore)
     statements: list[str] = []
 
     def capture(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
