@@ -9,6 +9,7 @@ set, everything, nothing, and ``|`` / ``&`` to combine them. Records that belong
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,7 +26,7 @@ MAX_VALUES = 10_000
 """Values per set: a scope is a rule about people and places, not a list of records."""
 
 
-class Scope:
+class Scope(abc.ABC):
     """Which customers are in reach. Build scopes with the class methods and combine them
     with ``|`` (either) and ``&`` (both)."""
 
@@ -56,9 +57,9 @@ class Scope:
         """Customers whose ``region`` is one of ``names``."""
         return FieldIn.of("region", names)
 
+    @abc.abstractmethod
     def allows(self, customer: Customer) -> bool:
         """Whether ``customer`` is in this scope (the memory store's form of the query)."""
-        raise NotImplementedError
 
     @property
     def unrestricted(self) -> bool:
