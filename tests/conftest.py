@@ -1,5 +1,8 @@
 """Backends every storage test runs on: memory, SQLite, and PostgreSQL / MariaDB when their
-URLs are set (``PYCRM_TEST_POSTGRES_URL``, ``PYCRM_TEST_MYSQL_URL``; ``.ci/run`` sets both)."""
+URLs are set (``PYCRM_TEST_POSTGRES_URL``, ``PYCRM_TEST_MYSQL_URL``; ``.ci/run`` sets both).
+
+PostgreSQL and MariaDB run with personal data encrypted at rest, SQLite without, so every
+storage test goes through both the sealed and the plain columns."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 
-from pycrm import CRM, FixedClock
+from pycrm import CRM, FieldCipher, FixedClock
 from pycrm.storage import MemoryStore, Store
 
 settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -27,6 +30,9 @@ SERVER_URLS = {
     "mysql": "PYCRM_TEST_MYSQL_URL",
 }
 BACKENDS = ["memory", "sqlite", "postgres", "mysql"]
+ENCRYPTED_BACKENDS = {"postgres", "mysql"}
+TEST_ENCRYPTION_KEYS = {"test-2026": "dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5LTMyLWJ5dGU="}
+"""A fixed, public key ring for the test databases (32 bytes of base64)."""
 
 START = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
 
@@ -42,12 +48,13 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 class SqlBackend:
     """One schema (a unique table prefix) per backend for the whole run; emptied per test."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, encrypted: bool = False) -> None:
         from pycrm.storage.sqlalchemy import SqlStore
 
         self.url = url
         self.prefix = f"t{uuid.uuid4().hex[:6]}_"
-        self.store = SqlStore.from_url(url, table_prefix=self.prefix)
+        self.cipher = FieldCipher(TEST_ENCRYPTION_KEYS) if encrypted else None
+        self.store = SqlStore.from_url(url, table_prefix=self.prefix, cipher=self.cipher)
         self.store.ensure_schema()  # through the shipped migrations
         self.metadata = self.store.tables.metadata
 
@@ -88,7 +95,8 @@ def sql_backend(
 ) -> SqlBackend:
     """The run's schema on SQL backend ``name`` (skips when its URL is not set)."""
     if name not in sql_backends:
-        sql_backends[name] = SqlBackend(sql_url(name, tmp_path_factory.mktemp(name)))
+        url = sql_url(name, tmp_path_factory.mktemp(name))
+        sql_backends[name] = SqlBackend(url, encrypted=name in ENCRYPTED_BACKENDS)
     return sql_backends[name]
 
 

@@ -26,12 +26,14 @@ from pycrm import (
     ValidationError,
     cancel_task,
     complete_task,
+    mask_address,
     mask_email,
     mask_phone,
 )
 from pycrm.domain import new_id
 from pycrm.domain.audit import diff, masked_changes, to_jsonable
 from pycrm.domain.ids import IdGenerator
+from pycrm.domain.personal import mask_value
 from pycrm.testing import strategies as pst
 
 NOW = datetime(2026, 5, 1, 8, 0, tzinfo=timezone.utc)
@@ -202,6 +204,26 @@ def test_mask_email_hides_the_local_part(email: str) -> None:
     local, _, domain = email.partition("@")
     masked = mask_email(email)
     assert masked == f"{local[0]}***@{domain}"
+
+
+@given(st.text(min_size=1, max_size=500).filter(lambda t: t.strip()))
+def test_mask_address_shows_at_most_six_characters_and_never_half(address: str) -> None:
+    masked = mask_address(address)
+    assert masked is not None
+    assert masked.endswith("****")
+    shown = masked[:-4]
+    text = address.strip()
+    assert text.startswith(shown)
+    assert len(shown) <= min(6, len(text) // 2)
+    # The mask does not tell the length: every address beyond 12 characters looks alike.
+    assert len(masked) == (10 if len(text) >= 12 else len(text) // 2 + 4)
+
+
+def test_address_is_masked_in_repr_and_audit_entries() -> None:
+    customer = Customer.person("Zhang Wei", address="北京市朝阳区建国路88号")
+    assert "建国路" not in repr(customer)
+    assert "北京市朝阳区****" in repr(customer)
+    assert mask_value("address", customer.address) == "北京市朝阳区****"
 
 
 def test_customer_from_row() -> None:

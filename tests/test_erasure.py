@@ -124,8 +124,11 @@ def person(crm: CRM) -> Customer:
 
 
 def test_erasure_leaves_no_plaintext_and_the_books_unchanged(crm: CRM, person: Customer) -> None:
-    text = raw_text(crm)
-    assert [secret for secret in SECRETS if secret in text] == list(SECRETS)
+    found = [secret for secret in SECRETS if secret in raw_text(crm)]
+    if getattr(crm.store, "cipher", None) is None:
+        assert found == list(SECRETS)
+    else:  # sealed columns hide the rest; names and free text stay in clear until erasure
+        assert {"Zhang Wei", "Li Na", "13812345678", "wz@example.com"} <= set(found)
     with crm.session(actor="setup") as s:
         rfm_before = s.rfm()
         orders_before = {o.id: (o.total, o.status) for o in s.orders.stream()}

@@ -43,6 +43,21 @@ def test_quickstart(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == [], "the quickstart must clean up its database"
 
 
+def test_encryption_at_rest(tmp_path: Path) -> None:
+    out = run_python([str(EXAMPLES / "encryption_at_rest.py")], cwd=tmp_path)
+    assert "application reads: 13812345678, 北京市朝阳区建国路88号" in out
+    assert "logs and exports see: 138****5678, 北京市朝阳区****" in out
+    assert "found by phone: ['Zhang Wei']" in out
+    assert out.count("database holds: $e1$") == 2
+    assert "$e1$2026-01$" in out
+    assert "$e1$2026-06$" in out
+    assert "re-encrypted rows: 1" in out
+    assert "with the new key alone: zhang.wei@example.com" in out
+    assert "personal values in the raw file: []" in out
+    assert out.rstrip().endswith("encryption_at_rest: ok")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_embed_host_transaction(tmp_path: Path) -> None:
     out = run_python([str(EXAMPLES / "embed_host_transaction.py")], cwd=tmp_path)
     assert "failed checkout: rolled back" in out

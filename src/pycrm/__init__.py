@@ -63,7 +63,7 @@ from pycrm.domain import (
     cancel_task,
     complete_task,
 )
-from pycrm.domain.personal import mask_email, mask_phone
+from pycrm.domain.personal import mask_address, mask_email, mask_id_number, mask_phone
 from pycrm.errors import (
     AlreadyExists,
     ConcurrencyConflict,
@@ -102,6 +102,7 @@ from pycrm.identity import (
     CustomerQuality,
     DuplicateCandidate,
     DuplicateReason,
+    FieldCipher,
     IdentityHasher,
     IdentityKeyWarning,
     QualityIssue,
@@ -293,6 +294,7 @@ __all__ = [
     "Explanation",
     "Expr",
     "F",
+    "FieldCipher",
     "FixedClock",
     "ForecastGroup",
     "GateRefused",
@@ -440,7 +442,9 @@ __all__ = [
     "ledger_balance",
     "link_tickets",
     "load_rates",
+    "mask_address",
     "mask_email",
+    "mask_id_number",
     "mask_phone",
     "matches",
     "merge_customers",

@@ -20,6 +20,7 @@ from pycrm.grading import builtin as builtin_schemes
 from pycrm.grading.rfm import DEFAULT_BINS, RfmTable
 from pycrm.grading.schemes import GradeScheme
 from pycrm.identity import DEFAULT_REGION, IdentityHasher, check_region, identity_hasher
+from pycrm.identity.cipher import FieldCipher, field_cipher
 from pycrm.notify import NotificationChannel
 from pycrm.pipeline import AssignmentRules, Lead, Opportunity, StageMachine
 from pycrm.pipeline import builtin as builtin_pipelines
@@ -111,21 +112,27 @@ class CRM:
         sla_policies: SlaPolicies | None = None,
         identity_key: str | bytes | None = None,
         phone_region: str = DEFAULT_REGION,
+        encryption_keys: FieldCipher | Mapping[str, str | bytes] | str | None = None,
     ) -> CRM:
         """Open a CRM on a SQL database given by URL or by a host's SQLAlchemy ``Engine``.
 
         ``sqlite:///file.db`` (the default) is the embedded mode. With ``create_schema`` the
         migrations create or upgrade pycrm's tables; pass ``False`` when the host manages the
         schema through its own Alembic and :func:`pycrm.define_tables`.
+
+        ``encryption_keys`` (else ``$PYCRM_ENCRYPTION_KEYS``) encrypts phone numbers, emails,
+        ID numbers, addresses and messaging ids at rest: ``{key id: key}``, the current key
+        first, or a :class:`pycrm.FieldCipher`. Without keys they are stored as given.
         """
         from pycrm.storage.sqlalchemy import SqlStore
 
         prefix = conv.check_text(table_prefix, "table_prefix", max_length=20, required=True)
+        cipher = field_cipher(encryption_keys)
         if isinstance(url, str):
             conv.check_text(url, "url", max_length=2000, required=True)
-            store = SqlStore.from_url(url, table_prefix=prefix or "", schema=schema)
+            store = SqlStore.from_url(url, table_prefix=prefix or "", schema=schema, cipher=cipher)
         else:
-            store = SqlStore(url, table_prefix=prefix or "", schema=schema)
+            store = SqlStore(url, table_prefix=prefix or "", schema=schema, cipher=cipher)
         if create_schema:
             store.ensure_schema()
         return cls(
@@ -231,6 +238,19 @@ class CRM:
         """
         with self.session() as session:
             return session.rfm(as_of, bins=bins, currency=currency)
+
+    def reencrypt(self, *, batch_size: int = 1000) -> int:
+        """Encrypt every personal value not yet under the current encryption key: after
+        putting a new key first in the ring (rotation), or after switching encryption on for a
+        database that holds data. Returns the number of rows rewritten; safe to run again and
+        alongside sessions. A store that keeps nothing at rest (the memory store) rewrites
+        nothing."""
+        conv.check_int(batch_size, "batch_size", minimum=1, required=True)
+        reencrypt = getattr(self.store, "reencrypt", None)
+        if reencrypt is None:
+            return 0
+        count: int = reencrypt(batch_size=batch_size)
+        return count
 
     def upgrade(self, revision: str = "head") -> None:
         """Bring pycrm's tables to ``revision`` with the shipped migrations (SQL stores only)."""

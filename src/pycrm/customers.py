@@ -86,6 +86,22 @@ class CustomerRepository(Repository[Customer]):
     def update(self, entity: Customer) -> Customer:
         return super().update(self._stamp(entity))
 
+    def _filters(self, filters: Mapping[str, Any]) -> dict[str, Any]:
+        # Phone and email may be encrypted at rest, so equality on them goes through their
+        # keyed hashes (as resolve() does): ``phone="138 1234 5678"`` finds ``+8613812345678``.
+        crm = self._session.crm
+        translated = dict(filters)
+        phone = translated.pop("phone", None)
+        if phone is not None:
+            translated["phone_hash"] = crm.identity.phone(normalize_phone(phone, crm.phone_region))
+        email = translated.pop("email", None)
+        if email is not None:
+            translated["email_hash"] = crm.identity.email(email)
+        for field in ("phone", "email"):
+            if field in filters and filters[field] is None:
+                translated[field] = None
+        return super()._filters(translated)
+
     @property
     def _index(self) -> IdentityIndex:
         return identity_index(self._table)

@@ -46,6 +46,7 @@ CUSTOMER_FIELDS = (
     "email",
     "member_id",
     "id_number",
+    "address",
     "phone_hash",
     "email_hash",
     "id_number_hash",
@@ -62,7 +63,7 @@ derived identity hashes and name key among them: a hash still links records to t
 CONTACT_FIELDS = ("phone", "email", "notes")
 """Contact fields cleared on erasure (besides the name and the messaging ids)."""
 
-_IDENTIFYING = ("name", "phone", "email", "member_id", "id_number")
+_IDENTIFYING = ("name", "phone", "email", "member_id", "id_number", "address")
 _PAGE = 1000
 
 

@@ -14,6 +14,7 @@ from pycrm.domain import _convert as conv
 from pycrm.domain.entity import Entity
 from pycrm.domain.money import Money
 from pycrm.domain.personal import (
+    mask_address,
     mask_email,
     mask_id_number,
     mask_phone,
@@ -99,8 +100,8 @@ class Customer(Entity):
 
     Company-only fields (industry, size, founding date, website) and person-only fields
     (honorific, gender, birthday, employer, position) are rejected on the other kind, so a
-    record never carries data that means nothing for it. Phone, email, member id and ID
-    number are personal data and masked in ``repr``.
+    record never carries data that means nothing for it. Phone, email, address, member id
+    and ID number are personal data and masked in ``repr``.
 
     ``phone_hash``, ``email_hash``, ``id_number_hash`` and ``company_key`` are derived: the
     session sets them from the other fields on every add and update (they need the CRM's
@@ -130,6 +131,9 @@ class Customer(Entity):
     position: str | None = attrs.field(default=None, converter=conv.optional_text(120))
     # Both
     region: str | None = attrs.field(default=None, converter=conv.optional_text(120))
+    address: str | None = attrs.field(
+        default=None, converter=conv.optional_text(500), repr=masked_repr(mask_address)
+    )
     phone: str | None = attrs.field(default=None, converter=conv.phone(), repr=_PHONE_REPR)
     email: str | None = attrs.field(default=None, converter=conv.email(), repr=_EMAIL_REPR)
     source_channel: str | None = attrs.field(default=None, converter=conv.optional_text(60))

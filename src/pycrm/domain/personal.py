@@ -49,6 +49,15 @@ def mask_id_number(value: str | None) -> str | None:
     return "*" * max(len(value) - 2, 1) + value[-2:]
 
 
+def mask_address(value: str | None) -> str | None:
+    """``北京市朝阳区建国路88号`` -> ``北京市朝阳区****``: at most the first 6 characters (about a
+    province and city) and never more than half, then a fixed ``****`` that hides the length."""
+    if value is None:
+        return None
+    text = value.strip()
+    return f"{text[: min(6, len(text) // 2)]}****"
+
+
 def mask_mapping(values: dict[str, str]) -> dict[str, str | None]:
     return {key: mask_text(value) for key, value in values.items()}
 
@@ -63,6 +72,7 @@ PERSONAL_FIELDS: dict[str, Callable[[Any], Any]] = {
     "email": mask_email,
     "member_id": mask_text,
     "id_number": mask_id_number,
+    "address": mask_address,
     "messaging_ids": mask_mapping,
 }
 """Field name -> masking function, used wherever an entity's values leave the domain."""

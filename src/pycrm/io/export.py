@@ -3,7 +3,7 @@
 Columns are the record's ``id`` followed by the fields an import reads (money as
 ``<name>_amount`` and ``<name>_currency``, tags joined with commas, text lists one item per
 line, mappings as JSON), so an unmasked export can be edited and imported again. Personal
-fields (phone, email, member id, ID number, messaging ids) are masked by default;
+fields (phone, email, address, member id, ID number, messaging ids) are masked by default;
 ``unmasked=True`` is an explicit choice. CSV cells that a spreadsheet would run as a formula
 are defused (see :func:`pycrm.io.safe.csv_safe`). Records are read a page at a time, so
 memory stays flat however many there are (a DataFrame, of course, holds them all).

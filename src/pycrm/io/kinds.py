@@ -102,6 +102,7 @@ KINDS: dict[str, ImportKind] = {
             "employer": "text",
             "position": "text",
             "region": "text",
+            "address": "text",
             "phone": "text",
             "email": "text",
             "source_channel": "text",

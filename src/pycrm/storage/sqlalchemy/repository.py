@@ -25,12 +25,14 @@ from sqlalchemy.engine import Connection, Dialect
 from pycrm.access.scope import Scope
 from pycrm.domain import AuditEntry
 from pycrm.errors import AlreadyExists, ConcurrencyConflict, NotFound, PycrmError, ValidationError
+from pycrm.identity.cipher import FieldCipher
 from pycrm.storage.protocols import E
 from pycrm.storage.scoping import customer_link
 from pycrm.storage.spec import EntitySpec
 from pycrm.storage.sqlalchemy import integrity
 from pycrm.storage.sqlalchemy.access import visible
 from pycrm.storage.sqlalchemy.bulk import BulkInsert
+from pycrm.storage.sqlalchemy.encryption import sealed_mapping
 from pycrm.storage.sqlalchemy.tables import Tables
 from pycrm.storage.sqlalchemy.translators import (
     MAPPINGS,
@@ -78,10 +80,18 @@ def unwrap_pycrm_errors() -> Iterator[None]:
 class TableSet:
     """What every transaction of one store shares: its tables and statements built once."""
 
-    def __init__(self, tables: Tables, specs: Mapping[str, EntitySpec]) -> None:
+    def __init__(
+        self,
+        tables: Tables,
+        specs: Mapping[str, EntitySpec],
+        cipher: FieldCipher | None = None,
+    ) -> None:
         self.tables = tables
+        self.cipher = cipher
         self.entities: dict[str, EntityStatements] = {
-            entity_type: EntityStatements(tables, specs[entity_type], mapping)
+            entity_type: EntityStatements(
+                tables, specs[entity_type], sealed_mapping(mapping, cipher)
+            )
             for entity_type, mapping in MAPPINGS.items()
         }
         audit = tables.audit_log

@@ -9,8 +9,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine
 
 from pycrm.errors import ConfigurationError
+from pycrm.identity.cipher import FieldCipher
 from pycrm.storage.spec import SPEC_BY_TYPE
 from pycrm.storage.sqlalchemy import migrate
+from pycrm.storage.sqlalchemy.encryption import reencrypt
 from pycrm.storage.sqlalchemy.repository import TableSet
 from pycrm.storage.sqlalchemy.sqlite import configure_sqlite_engine
 from pycrm.storage.sqlalchemy.tables import Tables, define_tables
@@ -23,6 +25,8 @@ class SqlStore:
     ``SqlStore(engine)`` uses a host's engine as it is; :meth:`from_url` creates and owns one
     (on SQLite with WAL, foreign keys and proper transactions, see ``sqlite.py``). Tables go on
     ``metadata`` when given (the host's, so its Alembic sees them), else on a private one.
+    With a ``cipher`` the personal columns are encrypted at rest (see
+    :mod:`pycrm.identity.cipher`).
     """
 
     def __init__(
@@ -32,6 +36,7 @@ class SqlStore:
         table_prefix: str = "crm_",
         schema: str | None = None,
         metadata: sa.MetaData | None = None,
+        cipher: FieldCipher | None = None,
     ) -> None:
         if not isinstance(engine, Engine):
             raise ConfigurationError(
@@ -42,7 +47,10 @@ class SqlStore:
         self.tables: Tables = define_tables(
             metadata if metadata is not None else sa.MetaData(), prefix=table_prefix, schema=schema
         )
-        self._table_set = TableSet(self.tables, SPEC_BY_TYPE)
+        if cipher is not None and not isinstance(cipher, FieldCipher):
+            raise ConfigurationError(f"cipher must be a FieldCipher, got {type(cipher).__name__}")
+        self.cipher = cipher
+        self._table_set = TableSet(self.tables, SPEC_BY_TYPE, cipher)
         self._owns_engine = False
 
     @classmethod
@@ -54,6 +62,7 @@ class SqlStore:
         schema: str | None = None,
         metadata: sa.MetaData | None = None,
         engine_options: Mapping[str, Any] | None = None,
+        cipher: FieldCipher | None = None,
     ) -> SqlStore:
         """A store on an engine of its own, disposed of by :meth:`close`.
 
@@ -66,7 +75,9 @@ class SqlStore:
         except (sa.exc.ArgumentError, ImportError) as exc:
             raise ConfigurationError(f"cannot open {url!r}: {exc}") from exc
         configure_sqlite_engine(engine)
-        store = cls(engine, table_prefix=table_prefix, schema=schema, metadata=metadata)
+        store = cls(
+            engine, table_prefix=table_prefix, schema=schema, metadata=metadata, cipher=cipher
+        )
         store._owns_engine = True
         return store
 
@@ -88,6 +99,11 @@ class SqlStore:
         """Dispose of the engine if the store created it; a host's engine is left alone."""
         if self._owns_engine:
             self.engine.dispose()
+
+    def reencrypt(self, *, batch_size: int = 1000) -> int:
+        """Encrypt every personal value not yet under the current key (see
+        :meth:`pycrm.CRM.reencrypt`); the number of rows rewritten."""
+        return reencrypt(self.engine, self.tables, self.cipher, batch_size=batch_size)
 
     # -- schema ----------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.schema import SchemaItem, conv
 
 from pycrm.errors import ConfigurationError
-from pycrm.storage.sqlalchemy.types import Amount, UtcDateTime, id_type, json_type
+from pycrm.storage.sqlalchemy.types import Amount, UtcDateTime, id_type, json_type, sealed_text
 
 _PREFIX = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,19}$|^$")
 
@@ -226,8 +226,8 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         sa.Column("employer", sa.String(200), nullable=True),
         sa.Column("position", sa.String(120), nullable=True),
         sa.Column("region", sa.String(120), nullable=True),
-        sa.Column("phone", sa.String(40), nullable=True),
-        sa.Column("email", sa.String(254), nullable=True),
+        sa.Column("phone", sealed_text(40), nullable=True),
+        sa.Column("email", sealed_text(254), nullable=True),
         sa.Column("source_channel", sa.String(60), nullable=True),
         sa.Column("captured_at", UtcDateTime(), nullable=True),
         sa.Column("priority", sa.String(16), nullable=False),
@@ -236,7 +236,8 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("member_id", sa.String(64), nullable=True),
         sa.Column("custom_fields", json_type(), nullable=True),
-        sa.Column("id_number", sa.String(40), nullable=True),
+        sa.Column("id_number", sealed_text(40), nullable=True),
+        sa.Column("address", sealed_text(500), nullable=True),
         # Derived identity fields (pycrm.identity): keyed hashes and the company name key,
         # sorting by code point like ids so stores agree on block order.
         sa.Column("phone_hash", id_type(64), nullable=True),
@@ -250,9 +251,6 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         ix("customers", "industry", "id"),
         ix("customers", "status", "id"),
         ix("customers", "source_channel", "id"),
-        # Lead capture matches customers on email and phone.
-        ix("customers", "email", "id"),
-        ix("customers", "phone", "id"),
         # Identity resolution and duplicate blocking look customers up by these.
         ix("customers", "phone_hash", "id"),
         ix("customers", "email_hash", "id"),
@@ -275,8 +273,8 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("position", sa.String(120), nullable=True),
         sa.Column("is_decision_maker", sa.Boolean(), nullable=False),
-        sa.Column("phone", sa.String(40), nullable=True),
-        sa.Column("email", sa.String(254), nullable=True),
+        sa.Column("phone", sealed_text(40), nullable=True),
+        sa.Column("email", sealed_text(254), nullable=True),
         sa.Column("messaging_ids", json_type(), nullable=True),
         sa.Column("notes", sa.Text(), nullable=True),
         fk("contacts", "customer_id", customers),

@@ -194,6 +194,7 @@ def customer_row(c: Customer) -> RowDict:
         "employer": c.employer,
         "position": c.position,
         "region": c.region,
+        "address": c.address,
         "phone": c.phone,
         "email": c.email,
         "source_channel": c.source_channel,

@@ -56,6 +56,17 @@ def id_type(length: int = 64) -> TypeEngine[str]:
     return sa.String(length).with_variant(postgresql.VARCHAR(length, collation="C"), "postgresql")
 
 
+def sealed_text(length: int) -> TypeEngine[str]:
+    """A personal-data column, which may hold an encrypted token several times the length of
+    the value (see :mod:`pycrm.storage.sqlalchemy.encryption`): ``TEXT``.
+
+    SQLite keeps the ``VARCHAR(length)`` these columns were first created with: it never
+    enforces a declared length, and changing a column's type there means rebuilding the table
+    under its foreign keys. The columns are not indexed; lookups use the identity hashes.
+    """
+    return sa.Text().with_variant(sa.String(length), "sqlite")
+
+
 def _to_naive_utc(value: datetime) -> datetime:
     if value.tzinfo is UTC:
         return value.replace(tzinfo=None)
