@@ -47,26 +47,20 @@ class DeliveryStatus(str, enum.Enum):
     DELIVERED = "delivered"
 
 
-def _text(value: Any, field: str, max_length: int) -> str:
-    checked = conv.check_text(value, field, max_length=max_length, required=True)
-    assert checked is not None  # required=True never returns None
-    return checked
-
-
 def _attachment_name(value: str) -> str:
-    return _text(value, "name", 200)
+    return conv.required_text(value, "name", 200)
 
 
 def _attachment_uri(value: str) -> str:
-    return _text(value, "uri", 1000)
+    return conv.required_text(value, "uri", 1000)
 
 
 def _number(value: str) -> str:
-    return _text(value, "number", 64)
+    return conv.required_text(value, "number", 64)
 
 
 def _customer_id(value: str) -> str:
-    return _text(value, "customer_id", 64)
+    return conv.required_text(value, "customer_id", 64)
 
 
 def _opportunity_id(value: str | None) -> str | None:

@@ -23,18 +23,12 @@ class PaymentMethod(str, enum.Enum):
     OTHER = "other"
 
 
-def _text(value: Any, field: str, max_length: int) -> str:
-    checked = conv.check_text(value, field, max_length=max_length, required=True)
-    assert checked is not None  # required=True never returns None
-    return checked
-
-
 def _contract_id(value: str) -> str:
-    return _text(value, "contract_id", 64)
+    return conv.required_text(value, "contract_id", 64)
 
 
 def _customer_id(value: str) -> str:
-    return _text(value, "customer_id", 64)
+    return conv.required_text(value, "customer_id", 64)
 
 
 def _received_at(value: datetime | str) -> datetime:

@@ -56,6 +56,13 @@ def check_text(value: Any, field: str, *, max_length: int, required: bool) -> st
     return text
 
 
+def required_text(value: Any, field: str, max_length: int) -> str:
+    """:func:`check_text` for a value that must be there: typed as never ``None``."""
+    checked = check_text(value, field, max_length=max_length, required=True)
+    assert checked is not None  # required=True never returns None
+    return checked
+
+
 def text(max_length: int = 200) -> attrs.Converter:  # type: ignore[type-arg]
     """Required, stripped, non-blank text of at most ``max_length`` characters."""
 
