@@ -21,7 +21,8 @@ from pycrm.grading.rfm import DEFAULT_BINS, RfmTable
 from pycrm.grading.schemes import GradeScheme
 from pycrm.identity import DEFAULT_REGION, IdentityHasher, check_region, identity_hasher
 from pycrm.identity.cipher import FieldCipher, field_cipher
-from pycrm.notify import NotificationChannel
+from pycrm.notify import MessageTemplate, MessageTemplates, NotificationChannel
+from pycrm.notify import builtin as builtin_notify
 from pycrm.pipeline import AssignmentRules, Lead, Opportunity, StageMachine
 from pycrm.pipeline import builtin as builtin_pipelines
 from pycrm.pipeline.history import check_key
@@ -64,6 +65,7 @@ class CRM:
         *,
         clock: Clock | None = None,
         plugins: Iterable[Any] = (),
+        channels: Iterable[NotificationChannel] = (),
         load_entrypoints: bool = False,
         sla_policies: SlaPolicies | None = None,
         identity_key: str | bytes | None = None,
@@ -77,12 +79,16 @@ class CRM:
         self.plugins.register(builtin_pipelines, name="pycrm.pipelines")
         self.plugins.register(builtin_schemes, name="pycrm.grading")
         self.plugins.register(builtin_calendars, name="pycrm.calendars")
+        self.plugins.register(builtin_notify, name="pycrm.notify")
         register_plugins(self.plugins, plugins)
         self.plugin_errors: list[PluginLoadError] = (
             load_entrypoint_plugins(self.plugins) if load_entrypoints else []
         )
         self._channels: dict[str, NotificationChannel] = {}
         self.plugins.hook.pycrm_notification_channels(register=self._register_channel)
+        self._add_host_channels(channels)
+        self._templates = MessageTemplates()
+        self.plugins.hook.pycrm_message_templates(register=self._register_template)
         self._pipelines: dict[str, StageMachine] = {}
         self.plugins.hook.pycrm_pipelines(register=self._register_pipeline)
         self._schemes: dict[str, GradeScheme] = {}
@@ -105,6 +111,7 @@ class CRM:
         *,
         clock: Clock | None = None,
         plugins: Iterable[Any] = (),
+        channels: Iterable[NotificationChannel] = (),
         table_prefix: str = "crm_",
         schema: str | None = None,
         load_entrypoints: bool = False,
@@ -139,6 +146,7 @@ class CRM:
             store,
             clock=clock,
             plugins=plugins,
+            channels=channels,
             load_entrypoints=load_entrypoints,
             sla_policies=sla_policies,
             identity_key=identity_key,
@@ -151,6 +159,7 @@ class CRM:
         *,
         clock: Clock | None = None,
         plugins: Iterable[Any] = (),
+        channels: Iterable[NotificationChannel] = (),
         load_entrypoints: bool = False,
         sla_policies: SlaPolicies | None = None,
         identity_key: str | bytes | None = None,
@@ -161,6 +170,7 @@ class CRM:
             MemoryStore(),
             clock=clock,
             plugins=plugins,
+            channels=channels,
             load_entrypoints=load_entrypoints,
             sla_policies=sla_policies,
             identity_key=identity_key,
@@ -261,15 +271,44 @@ class CRM:
 
     @property
     def channels(self) -> Mapping[str, NotificationChannel]:
-        """Notification channels registered by plugins, by name."""
+        """Notification channels by name: the built-in ``"memory"`` and ``"log"``, those
+        registered by plugins, and those given as ``channels=[...]``."""
         return MappingProxyType(self._channels)
 
-    def _register_channel(self, channel: NotificationChannel) -> None:
+    def _register_channel(self, channel: NotificationChannel, *, replace: bool = False) -> None:
         if not isinstance(channel, NotificationChannel):
             raise PluginError(repr(channel), "a channel needs a name and a send() method")
-        if channel.name in self._channels:
-            raise PluginError(channel.name, "a channel with this name is already registered")
+        if channel.name in self._channels and not replace:
+            raise PluginError(
+                channel.name,
+                "a channel with this name is already registered; pass replace=True to replace it",
+            )
         self._channels[channel.name] = channel
+
+    def _add_host_channels(self, channels: Iterable[NotificationChannel]) -> None:
+        # The host's own configuration wins over plugins' and built-in channels of a name.
+        given: dict[str, NotificationChannel] = {}
+        for channel in channels:
+            if not isinstance(channel, NotificationChannel):
+                raise ValidationError(
+                    "channels", f"{channel!r} is not a channel (it needs a name and send())"
+                )
+            if channel.name in given:
+                raise ValidationError("channels", f"two channels are named {channel.name!r}")
+            given[channel.name] = channel
+        self._channels.update(given)
+
+    @property
+    def templates(self) -> MessageTemplates:
+        """The message templates notifications are rendered from: the built-in ones and those
+        plugins registered; ``crm.templates.render(name, values, locale=...)``."""
+        return self._templates
+
+    def _register_template(self, template: MessageTemplate, *, replace: bool = False) -> None:
+        try:
+            self._templates.add(template, replace=replace)
+        except ValidationError as exc:  # a plugin's mistake, reported as such
+            raise PluginError(getattr(template, "name", repr(template)), exc.problem) from exc
 
     @property
     def pipelines(self) -> Mapping[str, StageMachine]:

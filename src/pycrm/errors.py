@@ -104,6 +104,16 @@ class ConfigurationError(PycrmError):
     """pycrm was set up wrongly (bad URL, missing optional dependency, broken schema)."""
 
 
+class DeliveryError(PycrmError):
+    """A notification channel could not deliver a message; the cause is chained
+    (``__cause__``) and the message may be retried."""
+
+    def __init__(self, channel: str, problem: str) -> None:
+        self.channel = channel
+        self.problem = problem
+        super().__init__(f"channel {channel!r}: {problem}")
+
+
 class PluginError(PycrmError):
     """A plugin could not be loaded or registered."""
 

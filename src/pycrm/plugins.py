@@ -20,7 +20,6 @@ from pycrm.errors import PluginError
 if TYPE_CHECKING:
     from pycrm.access import Actor, Scope
     from pycrm.crm import CRM
-    from pycrm.notify import NotificationChannel
     from pycrm.pipeline import AssignmentRules, Lead, Opportunity, StageMachine
     from pycrm.service.dispatch import Dispatch, DispatchRules
     from pycrm.service.ticket import Ticket
@@ -60,12 +59,28 @@ class HookSpecs:
         """
 
     @hookspec
-    def pycrm_notification_channels(self, register: Callable[[NotificationChannel], None]) -> None:
-        """Called once at startup so a plugin can add notification channels.
+    def pycrm_notification_channels(self, register: Callable[..., None]) -> None:
+        """Called once at startup so a plugin can add or replace notification channels.
 
-        :param register: call it with each channel object (``name`` plus ``send()``).
+        :param register: call it as ``register(channel)`` with each channel object (``name``
+            plus ``send()``), or ``register(channel, replace=True)`` to replace a channel of
+            the same name (a built-in one: ``"memory"``, ``"log"``).
 
-        All implementations run; a second channel with a name already taken is an error.
+        All implementations run; the built-in channels are registered first. A name already
+        taken, without ``replace=True``, is an error. Channels the host passes as
+        ``channels=[...]`` are registered after every plugin's and replace any of the same name.
+        """
+
+    @hookspec
+    def pycrm_message_templates(self, register: Callable[..., None]) -> None:
+        """Called once at startup so a plugin can add or replace message templates.
+
+        :param register: call it as ``register(template)`` with each
+            :class:`pycrm.MessageTemplate`, or ``register(template, replace=True)`` to replace
+            one of the same name (a built-in one such as ``"follow_up_due"``).
+
+        All implementations run; the built-in templates are registered first. A name already
+        taken, without ``replace=True``, is an error. The result is ``crm.templates``.
         """
 
     @hookspec
