@@ -98,10 +98,11 @@ def test_readme_example_runs_as_printed(tmp_path: Path) -> None:
     assert (tmp_path / "crm.db").exists()
 
 
-def test_plugin_example_is_found_through_its_entry_point(tmp_path: Path) -> None:
-    """Install the example plugin package and let ``load_entrypoints=True`` discover it."""
-    source = tmp_path / "plugin_example"
-    shutil.copytree(EXAMPLES / "plugin_example", source)
+def install_example(package: str, tmp_path: Path) -> dict[str, str]:
+    """Install the example package ``examples/<package>`` into a directory of its own, as a
+    user would with pip; returns the environment under which Python sees it."""
+    source = tmp_path / package
+    shutil.copytree(EXAMPLES / package, source)
     target = tmp_path / "site"
     run_python(
         ["-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(source)],
@@ -109,6 +110,12 @@ def test_plugin_example_is_found_through_its_entry_point(tmp_path: Path) -> None
     )
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(target), env.get("PYTHONPATH")]))
+    return env
+
+
+def test_plugin_example_is_found_through_its_entry_point(tmp_path: Path) -> None:
+    """Install the example plugin package and let ``load_entrypoints=True`` discover it."""
+    env = install_example("plugin_example", tmp_path)
     check = """
 import pycrm_welcome
 from pycrm import CRM, ENTRY_POINT_GROUP, Customer
@@ -181,3 +188,73 @@ def test_identity_and_duplicates(tmp_path: Path) -> None:
     assert "quality after: 0.70, customers 6" in out
     assert out.rstrip().endswith("identity_and_duplicates: ok")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_notifications(tmp_path: Path) -> None:
+    out = run_python([str(EXAMPLES / "notifications.py")], cwd=tmp_path)
+    assert "[zh-CN] 跟进提醒\uff1aAcme Tools" in out
+    assert "[en] Follow-up due: Acme Tools" in out
+    assert "log: pycrm.notify: notification follow-up:acme:2026-03-02 via log to wang.fang" in out
+    assert "Next action: send the revised quote {x.__class__}" in out
+    assert "memory body: Phone: 138****5678" in out
+    assert "inbox body: Phone: 13812345678" in out
+    assert out.count("13812345678") == 1, "only the channel allowed to see it gets the number"
+    assert out.rstrip().endswith("notifications: ok")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_wecom_channel_example_is_found_through_its_entry_point(tmp_path: Path) -> None:
+    """Install the example channel package; with its URL set, ``load_entrypoints=True``
+    registers the channel, which posts to a bot (a loopback server here)."""
+    env = install_example("wecom_channel", tmp_path)
+    env.pop("PYCRM_WECOM_WEBHOOK_URL", None)
+    check = """
+import json, os, threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+import pycrm_wecom
+from pycrm import CRM, DeliveryError, sees_personal_data
+
+posted, answers = [], [{"errcode": 0, "errmsg": "ok"}, {"errcode": 93000, "errmsg": "bad key"}]
+
+class Bot(BaseHTTPRequestHandler):
+    def do_POST(self):
+        posted.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        body = json.dumps(answers.pop(0)).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+server = HTTPServer(("127.0.0.1", 0), Bot)
+threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
+
+with CRM.memory(load_entrypoints=True, identity_key="example-only-identity-key") as crm:
+    assert crm.plugin_errors == [], crm.plugin_errors
+    assert "wecom" not in crm.channels, "no URL, no channel"
+os.environ["PYCRM_WECOM_WEBHOOK_URL"] = f"http://127.0.0.1:{server.server_address[1]}/send"
+with CRM.memory(load_entrypoints=True, identity_key="example-only-identity-key") as crm:
+    assert crm.plugins.get_plugin("wecom") is pycrm_wecom
+    channel = crm.channels["wecom"]
+    assert not sees_personal_data(channel)
+    values = {"rep": "Wang", "customer": "Acme", "product": "toner", "last_purchase": "2026-01-05",
+              "phone": "13812345678"}
+    message = crm.templates.render("repurchase_reminder", values, locale="en",
+                                   personal_data=sees_personal_data(channel))
+    channel.send(message.notification(channel="wecom", recipient="sales-group", key="r:1"))
+    try:
+        channel.send(message.notification(channel="wecom", recipient="sales-group", key="r:2"))
+    except DeliveryError as exc:
+        print("refused:", exc)
+server.shutdown()
+(first, _) = posted
+assert first["msgtype"] == "text", first
+print("content:", json.dumps(first["text"]["content"]))
+"""
+    out = run_python(["-c", check], cwd=tmp_path, env=env)
+    assert 'content: "Repurchase reminder: Acme\\n\\nHello Wang,' in out
+    assert "Phone: 138****5678" in out
+    assert "13812345678" not in out
+    assert "refused: channel 'wecom': WeCom bot refused: 93000 bad key" in out
