@@ -92,6 +92,20 @@ class GateRefused(PycrmError):
         )
 
 
+class IdentityConflict(PycrmError):
+    """The identifiers given do not name one customer: the phone says one, the email
+    another, or one of them fits several (duplicates). Nothing was guessed or written;
+    ``conflicts`` maps each identifier that matched to the ids of the customers it found."""
+
+    def __init__(self, conflicts: Mapping[str, tuple[str, ...]]) -> None:
+        self.conflicts: Mapping[str, tuple[str, ...]] = dict(conflicts)
+        named = "; ".join(f"{key} matches {', '.join(ids)}" for key, ids in self.conflicts.items())
+        super().__init__(
+            f"identifiers name more than one customer ({named}): merge the duplicates or "
+            "decide by hand"
+        )
+
+
 class PermissionDenied(PycrmError):
     """The acting user may not do this."""
 

@@ -78,7 +78,7 @@ def capture_lead(
     customer = _match(session, lead)
     matched = customer is not None
     if customer is None:
-        customer = _new_customer(session, lead)
+        customer = new_prospect(session, lead)
     opportunity, _events = open_opportunity(
         customer_id=customer.id,
         title=lead.need or f"{lead.channel} lead: {lead.name}"[:200],
@@ -203,7 +203,9 @@ def _match(session: Session, lead: Lead) -> Customer | None:
     return None
 
 
-def _new_customer(session: Session, lead: Lead) -> Customer:
+def new_prospect(session: Session, lead: Lead) -> Customer:
+    """Store the customer ``lead`` describes: a company with the person as its contact when
+    it names one, else a person; source channel, capture time and tags from the lead."""
     shared = {
         "region": lead.region,
         "phone": lead.phone,

@@ -20,6 +20,7 @@ from pycrm.errors import PluginError
 if TYPE_CHECKING:
     from pycrm.access import Actor, Scope
     from pycrm.crm import CRM
+    from pycrm.engagement import EngagementEvent
     from pycrm.pipeline import AssignmentRules, Lead, Opportunity, StageMachine
     from pycrm.service.dispatch import Dispatch, DispatchRules
     from pycrm.service.ticket import Ticket
@@ -81,6 +82,32 @@ class HookSpecs:
 
         All implementations run; the built-in templates are registered first. A name already
         taken, without ``replace=True``, is an error. The result is ``crm.templates``.
+        """
+
+    @hookspec
+    def pycrm_intake_channels(self, register: Callable[..., None]) -> None:
+        """Called once at startup so a plugin can add or replace intake channels.
+
+        :param register: call it as ``register(channel)`` with each intake channel (``name``
+            plus ``read(payload, *, received_at)`` returning a :class:`pycrm.Inbound`), or
+            ``register(channel, replace=True)`` to replace one of the same name (a built-in
+            one: ``"web_form"``, ``"csv"``).
+
+        All implementations run; the built-in channels are registered first. A name already
+        taken, without ``replace=True``, is an error. The result is ``crm.intake_channels``.
+        """
+
+    @hookspec
+    def pycrm_engagement(self, event: EngagementEvent, crm: CRM) -> None:
+        """Called for each new engagement event (delivered, opened, clicked, replied, ...)
+        after the session that recorded it has committed.
+
+        :param event: the :class:`pycrm.EngagementEvent`, already on the customer's timeline.
+        :param crm: the CRM whose session committed.
+
+        All implementations run. A rolled-back session, or a report of an event already
+        recorded, fires nothing. An exception in one implementation is logged and does not
+        stop the others.
         """
 
     @hookspec
@@ -266,6 +293,16 @@ def implementations(hook: Any) -> list[Any]:
 def call_implementation(implementation: Any, arguments: Mapping[str, Any]) -> Any:
     """Call one implementation with the arguments it asks for, as pluggy would."""
     return implementation.function(*(arguments[name] for name in implementation.argnames))
+
+
+def call_each(hook: Any, arguments: Mapping[str, Any], about: str) -> None:
+    """Call every implementation of ``hook`` on its own, after a commit: one that raises is
+    logged (naming the plugin and ``about``) and the others still run."""
+    for impl in implementations(hook):
+        try:
+            call_implementation(impl, arguments)
+        except Exception:
+            log.exception("plugin %r failed on %s", impl.plugin_name, about)
 
 
 def _entry_points(group: str) -> list[EntryPoint]:

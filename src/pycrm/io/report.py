@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO
 
 import attrs
@@ -57,6 +57,27 @@ class RowError:
 REPORT_COLUMNS = ("row", "column", "field", "problem", "value")
 
 
+def errors_csv(errors: Iterable[RowError], target: IO[str] | None = None) -> str:
+    """``errors`` as CSV (:data:`REPORT_COLUMNS`), written to ``target`` if given, else
+    returned; cells are safe to open in a spreadsheet."""
+    buffer = io.StringIO() if target is None else None
+    out = target if target is not None else buffer
+    assert out is not None
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(REPORT_COLUMNS)
+    for error in errors:
+        writer.writerow(
+            [
+                error.row,
+                csv_safe(error.column or ""),
+                csv_safe(error.field),
+                csv_safe(error.problem),
+                csv_safe(error.value or ""),
+            ]
+        )
+    return buffer.getvalue() if buffer is not None else ""
+
+
 @attrs.frozen
 class ImportReport:
     """What an import did. ``committed`` says whether anything was stored: in
@@ -92,22 +113,7 @@ class ImportReport:
     def to_csv(self, target: IO[str] | None = None) -> str:
         """The errors as CSV (``row,column,field,problem,value``), written to ``target`` if
         given; returns the text written. Cells are safe to open in a spreadsheet."""
-        buffer = io.StringIO() if target is None else None
-        out = target if target is not None else buffer
-        assert out is not None
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(REPORT_COLUMNS)
-        for error in self.errors:
-            writer.writerow(
-                [
-                    error.row,
-                    csv_safe(error.column or ""),
-                    csv_safe(error.field),
-                    csv_safe(error.problem),
-                    csv_safe(error.value or ""),
-                ]
-            )
-        return buffer.getvalue() if buffer is not None else ""
+        return errors_csv(self.errors, target)
 
     def summary(self) -> str:
         """One line: rows read, what was stored, what was refused."""
