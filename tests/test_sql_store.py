@@ -191,6 +191,7 @@ def test_define_tables_on_a_host_metadata_with_prefix_and_schema() -> None:
         "erp_crm_agent_turns",
         "erp_crm_calendars",
         "erp_crm_merge_logs",
+        "erp_crm_outbox_messages",
         "erp_crm_audit_log",
     }
     assert set(metadata.tables) == {"host_invoices"} | {f"sales.{name}" for name in ours}
@@ -481,7 +482,7 @@ def test_instalments_and_approvals_are_rows_for_plain_sql(store: SqlStore) -> No
 def test_migrations_ship_their_template() -> None:
     assert (MIGRATIONS / "script.py.mako").is_file()
     assert (MIGRATIONS / "env.py").is_file()
-    assert head_revision() == "0010"
+    assert head_revision() == "0011"
 
 
 # -- types -----------------------------------------------------------------------------------

@@ -135,6 +135,8 @@ from pycrm.notify import (
     sign_webhook,
     verify_webhook_signature,
 )
+from pycrm.notifying import OutboxRepository
+from pycrm.outbox import DeliveryPolicy, DispatchReport, OutboxMessage, OutboxStatus
 from pycrm.paging import Page
 from pycrm.pipeline import DEFAULT_GRADING as DEFAULT_LEAD_GRADING
 from pycrm.pipeline import (
@@ -297,8 +299,10 @@ __all__ = [
     "DealReview",
     "DealReviewed",
     "DeliveryError",
+    "DeliveryPolicy",
     "DeliveryStatus",
     "Dispatch",
+    "DispatchReport",
     "DispatchRule",
     "DispatchRules",
     "DispatchStrategy",
@@ -348,6 +352,9 @@ __all__ = [
     "Order",
     "OrderLine",
     "OrderStatus",
+    "OutboxMessage",
+    "OutboxRepository",
+    "OutboxStatus",
     "Page",
     "PaymentMethod",
     "PaymentPlan",

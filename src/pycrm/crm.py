@@ -21,8 +21,12 @@ from pycrm.grading.rfm import DEFAULT_BINS, RfmTable
 from pycrm.grading.schemes import GradeScheme
 from pycrm.identity import DEFAULT_REGION, IdentityHasher, check_region, identity_hasher
 from pycrm.identity.cipher import FieldCipher, field_cipher
+from pycrm.io.progress import ProgressCounter
 from pycrm.notify import MessageTemplate, MessageTemplates, NotificationChannel
 from pycrm.notify import builtin as builtin_notify
+from pycrm.outbox.dispatcher import DispatchReport
+from pycrm.outbox.dispatcher import dispatch as dispatch_outbox
+from pycrm.outbox.policy import DeliveryPolicy
 from pycrm.pipeline import AssignmentRules, Lead, Opportunity, StageMachine
 from pycrm.pipeline import builtin as builtin_pipelines
 from pycrm.pipeline.history import check_key
@@ -99,6 +103,8 @@ class CRM:
         self.identity: IdentityHasher = identity_hasher(identity_key)
         """The keyed hasher customers are matched by: ``identity_key``, else
         ``$PYCRM_IDENTITY_KEY``, else the public development key (with a warning)."""
+        self.delivery_policy: DeliveryPolicy = DeliveryPolicy()
+        """How :meth:`dispatch` retries and how long its claims last; replace to change."""
         self.phone_region: str = check_region(phone_region, "phone_region")
         """The region phone numbers without a country code are read in (E.164 and hashes)."""
         self._closed = False
@@ -248,6 +254,35 @@ class CRM:
         """
         with self.session() as session:
             return session.rfm(as_of, bins=bins, currency=currency)
+
+    def dispatch(
+        self,
+        *,
+        limit: int | None = None,
+        batch_size: int = 100,
+        policy: DeliveryPolicy | None = None,
+        worker: str | None = None,
+        progress: bool = False,
+    ) -> DispatchReport:
+        """Send the outbox's due messages through their channels, with retries and dead
+        letters (see :func:`pycrm.outbox.dispatch`); call it from a scheduler, as
+        often as messages should go out. Several dispatchers may run at once. ``policy``
+        defaults to :attr:`delivery_policy`; ``progress`` shows a ``tqdm`` bar.
+        """
+        conv.check_bool(progress, "progress")
+        counter = ProgressCounter(enabled=progress, description="dispatch", unit=" messages")
+        move = counter.update_to
+        try:
+            return dispatch_outbox(
+                self,
+                limit=limit,
+                batch_size=batch_size,
+                policy=policy,
+                worker=worker,
+                progress=None if move is None else lambda report: move(report.claimed),
+            )
+        finally:
+            counter.close()
 
     def reencrypt(self, *, batch_size: int = 1000) -> int:
         """Encrypt every personal value not yet under the current encryption key: after

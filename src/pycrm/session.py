@@ -38,6 +38,7 @@ from pycrm.grading.segment import Segment
 from pycrm.leads import DEFAULT_CURRENCY, CapturedLead, assign_opportunity, capture_lead
 from pycrm.loyalty import earn_points, expire_points, points_balance, redeem_points
 from pycrm.merge import MergeLog
+from pycrm.notifying import OutboxRepository
 from pycrm.pipeline import (
     AssignmentRules,
     ExchangeRates,
@@ -114,6 +115,7 @@ class Session:
     agent_turns: Repository[AgentTurn]
     calendars: Repository[CalendarDefinition]
     merge_logs: Repository[MergeLog]
+    outbox: OutboxRepository
     service: ServiceDesk
 
     def __init__(
@@ -153,6 +155,7 @@ class Session:
         self.agent_turns = Repository(self, SPEC_BY_TYPE["agent_turn"])
         self.calendars = Repository(self, SPEC_BY_TYPE["calendar"])
         self.merge_logs = Repository(self, SPEC_BY_TYPE["merge_log"])
+        self.outbox = OutboxRepository(self, SPEC_BY_TYPE["outbox_message"])
         self.service = ServiceDesk(self)
         self.audit = AuditLog(self)
 

@@ -9,7 +9,7 @@ and finds. ``pycrm.testing.StoreContract`` checks a backend against these promis
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from pycrm.access.scope import Scope
@@ -19,6 +19,7 @@ from pycrm.grading.churn import ChurnPolicy, ChurnSignals
 from pycrm.grading.evaluate import RuleContext
 from pycrm.grading.expr import Expr
 from pycrm.grading.rfm import RfmTable
+from pycrm.outbox.message import OutboxMessage
 
 E = TypeVar("E", bound=Entity)
 
@@ -170,6 +171,19 @@ class Analytics(Protocol):
         ...
 
 
+class OutboxQueue(Protocol):
+    """Claiming outbox messages for delivery (see :mod:`pycrm.outbox`)."""
+
+    def claim(
+        self, *, worker: str, claim: str, now: datetime, lease: timedelta, limit: int
+    ) -> list[OutboxMessage]:
+        """Take up to ``limit`` due messages (pending and due, or sending with a lapsed lease),
+        oldest due first, for ``worker``: each gets ``claim`` and ``claimed_until = now +
+        lease``, one more attempt and a new version, as :func:`pycrm.outbox.policy.claimed`
+        describes. Two transactions claiming at once never get the same message."""
+        ...
+
+
 class StoreTransaction(Protocol):
     """One unit of work: everything done through it commits or rolls back together."""
 
@@ -183,6 +197,11 @@ class StoreTransaction(Protocol):
     @property
     def analytics(self) -> Analytics:
         """Set-based reads over this transaction's data (see :class:`Analytics`)."""
+        ...
+
+    @property
+    def outbox(self) -> OutboxQueue:
+        """Claims on the outbox (see :class:`OutboxQueue`)."""
         ...
 
     def commit(self) -> None:

@@ -18,6 +18,7 @@ from pycrm.grading.grades import CustomerGrade
 from pycrm.grading.loyalty import PointsEntry
 from pycrm.grading.segment import Segment
 from pycrm.merge.log import MergeLog
+from pycrm.outbox.message import OutboxMessage
 from pycrm.pipeline import (
     Opportunity,
     RepAssignment,
@@ -231,6 +232,15 @@ SPECS: tuple[EntitySpec, ...] = (
     EntitySpec("calendar", CalendarDefinition, "calendars", frozenset({"name"}), unique=("name",)),
     # No reference to the survivor: the log outlives it (a later merge may remove it).
     EntitySpec("merge_log", MergeLog, "merge_logs", frozenset({"customer_id"})),
+    EntitySpec(
+        "outbox_message",
+        OutboxMessage,
+        "outbox",
+        frozenset({"status", "channel", "key", "customer_id"}),
+        # ``key`` is the idempotency key: one message per key.
+        unique=("key",),
+        references={"customer_id": "customer"},
+    ),
 )
 
 SPEC_BY_TYPE: Mapping[str, EntitySpec] = {spec.entity_type: spec for spec in SPECS}

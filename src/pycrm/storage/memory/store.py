@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Generic
 
 import attrs
@@ -18,6 +18,8 @@ import attrs
 from pycrm.access.scope import Scope
 from pycrm.domain import AuditEntry
 from pycrm.errors import AlreadyExists, ConcurrencyConflict, ConfigurationError, SessionClosed
+from pycrm.outbox.message import OutboxMessage
+from pycrm.outbox.policy import claimed, is_due
 from pycrm.storage.memory.analytics import MemoryAnalytics
 from pycrm.storage.protocols import E
 from pycrm.storage.scoping import customer_link
@@ -74,6 +76,11 @@ class MemoryTransaction:
         self._check_open()
         return self._analytics
 
+    @property
+    def outbox(self) -> MemoryOutboxQueue:
+        self._check_open()
+        return MemoryOutboxQueue(self._store)
+
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._callbacks.append(callback)
 
@@ -97,6 +104,28 @@ class MemoryTransaction:
     def _check_open(self) -> None:
         if not self._open:
             raise SessionClosed("this transaction has already ended")
+
+
+class MemoryOutboxQueue:
+    """Outbox claims on the memory store: taken at once under the store's lock (a claim is
+    its own unit of work, whatever the transaction it is made in does afterwards)."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+
+    def claim(
+        self, *, worker: str, claim: str, now: datetime, lease: timedelta, limit: int
+    ) -> list[OutboxMessage]:
+        with self._store._lock:
+            rows = self._store._data["outbox_message"]
+            due = sorted(
+                (m for m in rows.values() if is_due(m, now)),
+                key=lambda m: (m.next_attempt_at, m.id),
+            )[:limit]
+            taken = [claimed(m, worker=worker, claim=claim, now=now, lease=lease) for m in due]
+            for message in taken:
+                rows[message.id] = message
+        return taken
 
 
 class MemoryTable(Generic[E]):

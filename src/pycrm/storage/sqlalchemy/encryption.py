@@ -57,6 +57,7 @@ ENCRYPTED: Mapping[str, EncryptedColumns] = {
         EncryptedColumns(
             "merge_log", snapshots=("survivor_before", "survivor_after", "duplicates", "dropped")
         ),
+        EncryptedColumns("outbox_message", text=("recipient", "subject", "body")),
     )
 }
 """Entity type -> its encrypted columns."""

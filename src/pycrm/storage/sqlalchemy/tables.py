@@ -69,6 +69,7 @@ TABLE_NAMES = (
     "agent_turns",
     "calendars",
     "merge_logs",
+    "outbox_messages",
     "audit_log",
 )
 """Unprefixed table names in creation order (parents before children)."""
@@ -107,6 +108,7 @@ class Tables:
     agent_turns: sa.Table
     calendars: sa.Table
     merge_logs: sa.Table
+    outbox_messages: sa.Table
     audit_log: sa.Table
 
     def __iter__(self) -> Iterator[sa.Table]:
@@ -652,6 +654,30 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         sa.Column("undone_by", sa.String(120), nullable=True),
         ix("merge_logs", "customer_id", "id"),
     )
+    outbox_messages = table(
+        "outbox_messages",
+        *bookkeeping("outbox_messages"),
+        sa.Column("channel", sa.String(60), nullable=False),
+        sa.Column("recipient", sealed_text(254), nullable=False),
+        sa.Column("subject", sealed_text(200), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("key", sa.String(128), nullable=False),
+        # No foreign key: a message already sent outlives the record it was about.
+        sa.Column("customer_id", id_type(), nullable=True),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", UtcDateTime(), nullable=False),
+        sa.Column("claimed_by", sa.String(120), nullable=True),
+        sa.Column("claim", sa.String(40), nullable=True),
+        sa.Column("claimed_until", UtcDateTime(), nullable=True),
+        sa.Column("sent_at", UtcDateTime(), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.UniqueConstraint("key", name=name("outbox_messages_key_uq")),
+        # Dispatchers claim by (status, next attempt); the claim column finds a round's rows.
+        ix("outbox_messages", "status", "next_attempt_at", "id"),
+        ix("outbox_messages", "claim"),
+        ix("outbox_messages", "customer_id", "id"),
+    )
     audit_log = table(
         "audit_log",
         sa.Column("id", id_type(), nullable=False),
@@ -698,5 +724,6 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         agent_turns=agent_turns,
         calendars=calendars,
         merge_logs=merge_logs,
+        outbox_messages=outbox_messages,
         audit_log=audit_log,
     )

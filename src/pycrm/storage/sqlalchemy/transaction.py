@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine, NestedTransaction
 from pycrm.errors import SessionClosed
 from pycrm.storage.sqlalchemy.analytics import SqlAnalytics
 from pycrm.storage.sqlalchemy.hooks import HostCommitHooks
+from pycrm.storage.sqlalchemy.outbox import SqlOutboxQueue
 from pycrm.storage.sqlalchemy.repository import SqlAuditTable, SqlEntityTable, TableSet
 from pycrm.storage.sqlalchemy.sqlite import ensure_transaction
 
@@ -79,6 +80,11 @@ class SqlTransaction:
     def analytics(self) -> SqlAnalytics:
         self._check_open()
         return self._analytics
+
+    @property
+    def outbox(self) -> SqlOutboxQueue:
+        self._check_open()
+        return SqlOutboxQueue(self._conn, self._tables)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._callbacks.append(callback)

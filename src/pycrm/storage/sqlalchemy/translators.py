@@ -31,6 +31,7 @@ from pycrm.grading.grades import CustomerGrade
 from pycrm.grading.loyalty import PointsEntry
 from pycrm.grading.segment import Segment
 from pycrm.merge.log import MergeLog
+from pycrm.outbox.message import OutboxMessage
 from pycrm.pipeline import (
     DealReview,
     Opportunity,
@@ -740,6 +741,36 @@ def merge_log_from_row(row: Row, _: Sequence[Row] = ()) -> MergeLog:
     return _from_columns(MergeLog, row, moved=row["moved"] or (), dropped=row["dropped"] or ())
 
 
+# -- outbox --------------------------------------------------------------------------------
+
+
+def outbox_message_row(m: OutboxMessage) -> RowDict:
+    return {
+        "id": m.id,
+        "version": m.version,
+        "created_at": m.created_at,
+        "updated_at": m.updated_at,
+        "channel": m.channel,
+        "recipient": m.recipient,
+        "subject": m.subject,
+        "body": m.body,
+        "key": m.key,
+        "customer_id": m.customer_id,
+        "status": m.status._value_,
+        "attempts": m.attempts,
+        "next_attempt_at": m.next_attempt_at,
+        "claimed_by": m.claimed_by,
+        "claim": m.claim,
+        "claimed_until": m.claimed_until,
+        "sent_at": m.sent_at,
+        "last_error": m.last_error,
+    }
+
+
+def outbox_message_from_row(row: Row, _: Sequence[Row] = ()) -> OutboxMessage:
+    return _from_columns(OutboxMessage, row)
+
+
 # -- audit ---------------------------------------------------------------------------------
 
 
@@ -842,6 +873,9 @@ MAPPINGS: Mapping[str, EntityMapping] = {
             Children("ticket_status_visits", "ticket_id", ("ticket_id", "seq"), ticket_visit_rows),
         ),
         EntityMapping("agent_turn", "agent_turns", agent_turn_row, agent_turn_from_row),
+        EntityMapping(
+            "outbox_message", "outbox_messages", outbox_message_row, outbox_message_from_row
+        ),
         EntityMapping("calendar", "calendars", calendar_row, calendar_from_row),
         EntityMapping("merge_log", "merge_logs", merge_log_row, merge_log_from_row),
     )
