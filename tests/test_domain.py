@@ -7,6 +7,7 @@ import random
 import re
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 
 import attrs
 import pytest
@@ -342,3 +343,26 @@ def test_forked_processes_do_not_repeat_ids() -> None:
         child_ids = {i[-16:] for i in pipe.read().split()}
     assert len(child_ids) == 50
     assert not parent_ids & child_ids
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "lone \udcff surrogate"])
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda v: Customer.person(v), "name"),
+        (lambda v: Customer.company("Acme", industry=v), "industry"),
+        (lambda v: Contact(customer_id="cus_1", name="Li", notes=v), "notes"),
+        (lambda v: Task(subject=v, due_at=NOW), "subject"),
+        (
+            lambda v: Order(number=v, customer_id="cus_1", placed_at=NOW, total=Money("1", "CNY")),
+            "number",
+        ),
+    ],
+)
+def test_text_no_database_can_store_is_refused_naming_the_field(
+    build: Any, field: str, bad: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        build(bad)
+    assert caught.value.field == field
+    assert "NUL" in str(caught.value) or "surrogate" in str(caught.value)

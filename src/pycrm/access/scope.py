@@ -185,12 +185,8 @@ class AllOf(Scope):
 def check_storable(text: str, field: str) -> str:
     """``text`` if every database can hold it: refuses lone surrogates (not Unicode text)
     and NUL characters (which PostgreSQL cannot store), so they never reach a driver."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValidationError(field, "is not valid Unicode text (lone surrogate)") from None
-    if "\x00" in text:
-        raise ValidationError(field, "contains a NUL character")
+    if not conv.storable(text):
+        conv.check_text(text, field, max_length=len(text), required=True)  # says which
     return text
 
 

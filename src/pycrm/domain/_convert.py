@@ -53,7 +53,25 @@ def check_text(value: Any, field: str, *, max_length: int, required: bool) -> st
         return None
     if len(text) > max_length:
         raise ValidationError(field, f"longer than {max_length} characters", value=value)
+    if not storable(text):
+        if "\x00" in text:
+            raise ValidationError(field, "contains a NUL character, which no database stores")
+        raise ValidationError(field, "is not valid Unicode text (a lone surrogate)")
     return text
+
+
+def storable(text: str) -> bool:
+    """Whether every supported database can hold ``text``: no NUL character (PostgreSQL
+    refuses it) and no lone surrogate (not encodable, so no driver can send it)."""
+    if "\x00" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def required_text(value: Any, field: str, max_length: int) -> str:
@@ -69,7 +87,7 @@ def text(max_length: int = 200) -> attrs.Converter:  # type: ignore[type-arg]
     def convert(value: Any, field: Field) -> str | None:
         if type(value) is str:
             stripped = value.strip()
-            if stripped and len(stripped) <= max_length:
+            if stripped and len(stripped) <= max_length and storable(stripped):
                 return stripped
         return check_text(value, field.name, max_length=max_length, required=True)
 
@@ -84,7 +102,7 @@ def optional_text(max_length: int = 200) -> attrs.Converter:  # type: ignore[typ
             return None
         if type(value) is str:
             stripped = value.strip()
-            if stripped and len(stripped) <= max_length:
+            if stripped and len(stripped) <= max_length and storable(stripped):
                 return stripped
         return check_text(value, field.name, max_length=max_length, required=False)
 
