@@ -450,3 +450,29 @@ def test_the_dispatch_command_sends_and_reports(tmp_path: Path) -> None:
         code = main(["--no-plugins", "dispatch", "--db", url])
     assert code == 0, err.getvalue()
     assert out.getvalue().strip() == "claimed 2, sent 1, retry later 1, dead 0, taken over 0"
+
+
+def test_erasing_a_customer_withholds_and_scrubs_their_messages(make_crm: MakeCrm) -> None:
+    email = RecordingChannel("email")
+    crm = make_crm(email)
+    with crm.session() as s:
+        customer = s.customers.add(Customer.person("Li Na", email="li.na@example.com"))
+        s.outbox.enqueue(
+            Notification(
+                channel="email",
+                recipient="li.na@example.com",
+                subject="Happy birthday, Li Na",
+                body="Dear Li Na, ...",
+                key="birthday:li-na",
+            ),
+            customer=customer,
+        )
+    with crm.session() as s:
+        s.customers.erase(customer, "data subject request")
+    (message,) = messages(crm)
+    assert message.status is OutboxStatus.DEAD
+    assert message.last_error == "not sent: the customer was erased"
+    assert "li.na" not in message.recipient
+    assert "Li Na" not in message.subject + message.body
+    assert crm.dispatch().claimed == 0
+    assert email.sent == []

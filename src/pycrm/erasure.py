@@ -32,6 +32,7 @@ from pycrm.domain import _convert as conv
 from pycrm.domain.entity import BOOKKEEPING_FIELDS, Entity
 from pycrm.errors import ConcurrencyConflict, NotFound, ValidationError
 from pycrm.merge import MergeLog, entity_from_data, entity_to_data
+from pycrm.outbox.message import OutboxMessage, OutboxStatus
 from pycrm.storage.protocols import EntityTable
 from pycrm.storage.spec import DEPENDENTS, SPEC_BY_TYPE
 
@@ -181,7 +182,7 @@ def erase(session: Session, customer: Customer | str, reason: str) -> Customer:
             continue
         references = set(SPEC_BY_TYPE[entity_type].references)
         for record in _all(tx.table(entity_type), {field: current.id}):
-            save(record, scrub_entity(record, pattern, references))
+            save(record, _withheld(scrub_entity(record, pattern, references)))
     for log in logs:
         save(log, _erase_log(log))
     _redact_audit(session, [current.id, *(d for log in logs for d in log.duplicate_ids)], pattern)
@@ -192,6 +193,20 @@ def erase(session: Session, customer: Customer | str, reason: str) -> Customer:
         session._record(ChangeKind.ERASED, stored, {"reason": (None, why)})
         return stored
     return current
+
+
+def _withheld(record: Entity) -> Entity:
+    """An outbox message not yet sent is given up on: it would reach a person who asked to be
+    forgotten (and its recipient is erased anyway)."""
+    if isinstance(record, OutboxMessage) and not record.is_final:
+        return record.evolve(
+            status=OutboxStatus.DEAD,
+            last_error="not sent: the customer was erased",
+            claimed_by=None,
+            claim=None,
+            claimed_until=None,
+        )
+    return record
 
 
 def _erase_log(log: MergeLog) -> MergeLog:
