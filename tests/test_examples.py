@@ -83,6 +83,22 @@ def test_lead_to_cash(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == [], "the example must clean up its database"
 
 
+def test_intake(tmp_path: Path) -> None:
+    out = run_python([str(EXAMPLES / "intake.py")], cwd=tmp_path)
+    assert "channels: csv, web_form" in out
+    assert "web form: Acme Tools (new: True), deal '20 CNC machines' graded high" in out
+    assert "owner alice" in out
+    assert "expo_2026: 3 rows read; 2 taken in (1 new customers, 0 opportunities)" in out
+    assert "refused row 3: E-mail not an email address (w***@@example)" in out
+    assert "'visit: Spindle options'" in out  # the same visitor, matched at the expo
+    assert out.count("plugin heard: opened of quote-follow-up:acme") == 1
+    assert "report 1: duplicate=False" in out
+    assert "report 2: duplicate=True" in out
+    assert "engagement entries: 1" in out
+    assert out.rstrip().endswith("intake: ok")
+    assert list(tmp_path.iterdir()) == [], "the example must clean up its database"
+
+
 def test_readme_example_runs_as_printed(tmp_path: Path) -> None:
     """The README's Python block, pasted into a file and run twice in an empty directory."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")

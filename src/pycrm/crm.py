@@ -21,17 +21,21 @@ from pycrm.grading.rfm import DEFAULT_BINS, RfmTable
 from pycrm.grading.schemes import GradeScheme
 from pycrm.identity import DEFAULT_REGION, IdentityHasher, check_region, identity_hasher
 from pycrm.identity.cipher import FieldCipher, field_cipher
+from pycrm.intake import IntakeChannel, IntakeChannels, IntakeReport, intake_csv
+from pycrm.intake import builtin as builtin_intake
 from pycrm.io.progress import ProgressCounter
+from pycrm.leads import DEFAULT_CURRENCY as DEFAULT_LEAD_CURRENCY
 from pycrm.notify import MessageTemplate, MessageTemplates, NotificationChannel
 from pycrm.notify import builtin as builtin_notify
 from pycrm.outbox.dispatcher import DispatchReport
 from pycrm.outbox.dispatcher import dispatch as dispatch_outbox
 from pycrm.outbox.policy import DeliveryPolicy
-from pycrm.pipeline import AssignmentRules, Lead, Opportunity, StageMachine
+from pycrm.pipeline import AssignmentRules, Lead, LeadGrading, Opportunity, StageMachine
 from pycrm.pipeline import builtin as builtin_pipelines
 from pycrm.pipeline.history import check_key
 from pycrm.plugins import (
     PluginLoadError,
+    call_each,
     call_implementation,
     implementations,
     load_entrypoint_plugins,
@@ -83,6 +87,7 @@ class CRM:
         self.plugins.register(builtin_pipelines, name="pycrm.pipelines")
         self.plugins.register(builtin_schemes, name="pycrm.grading")
         self.plugins.register(builtin_calendars, name="pycrm.calendars")
+        self.plugins.register(builtin_intake, name="pycrm.intake")
         self.plugins.register(builtin_notify, name="pycrm.notify")
         register_plugins(self.plugins, plugins)
         self.plugin_errors: list[PluginLoadError] = (
@@ -99,6 +104,8 @@ class CRM:
         self.plugins.hook.pycrm_grading_schemes(register=self._register_scheme)
         self._calendars: dict[str, BusinessCalendar] = {}
         self.plugins.hook.pycrm_calendars(register=self._register_calendar)
+        self._intake_channels = IntakeChannels()
+        self.plugins.hook.pycrm_intake_channels(register=self._intake_channels.register)
         self.sla_policies = default_policies() if sla_policies is None else sla_policies
         self.identity: IdentityHasher = identity_hasher(identity_key)
         """The keyed hasher customers are matched by: ``identity_key``, else
@@ -449,6 +456,39 @@ class CRM:
             )
         self._calendars[key] = calendar
 
+    @property
+    def intake_channels(self) -> IntakeChannels:
+        """Intake channels by name: the built-in ``"web_form"`` and ``"csv"`` and those
+        plugins registered (``pycrm_intake_channels``)."""
+        return self._intake_channels
+
+    def intake_csv(
+        self,
+        source: Any,
+        *,
+        channel: IntakeChannel | str = "csv",
+        actor: str = "intake",
+        encoding: str = "utf-8",
+        grading: LeadGrading | None = None,
+        rules: AssignmentRules | None = None,
+        team: str | None = None,
+        currency: str = DEFAULT_LEAD_CURRENCY,
+    ) -> IntakeReport:
+        """Take each row of a CSV file (path or file object) in through ``channel``, one
+        session per row as ``actor``, and report refused rows; see
+        :func:`pycrm.intake.intake_csv`."""
+        return intake_csv(
+            self,
+            source,
+            channel=channel,
+            actor=actor,
+            encoding=encoding,
+            grading=grading,
+            rules=rules,
+            team=team,
+            currency=currency,
+        )
+
     def regrade(
         self,
         scheme: GradeScheme | str,
@@ -519,16 +559,11 @@ class CRM:
     def _deliver(self, events: list[DomainEvent]) -> None:
         # Called after commit: the changes are durable, so one failing plugin must neither
         # undo them nor keep the event from the other plugins.
-        impls = implementations(self.plugins.hook.pycrm_event)
-        if not impls:
+        hook = self.plugins.hook.pycrm_event
+        if not hook.get_hookimpls():
             return
         for event in events:
-            arguments = {"event": event, "crm": self}
-            for impl in impls:
-                try:
-                    call_implementation(impl, arguments)
-                except Exception:
-                    log.exception("plugin %r failed on %s", impl.plugin_name, event.name)
+            call_each(hook, {"event": event, "crm": self}, event.name)
 
     def close(self) -> None:
         """Tell plugins, then release the store's connections. Idempotent."""

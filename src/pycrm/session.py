@@ -28,6 +28,7 @@ from pycrm.domain import (
     Task,
 )
 from pycrm.domain.audit import masked_changes
+from pycrm.engagement import EngagementEvent, RecordedEngagement, record_engagement
 from pycrm.errors import NotFound, PermissionDenied, SessionClosed, ValidationError
 from pycrm.grading.evaluate import Explanation, explain
 from pycrm.grading.grades import CustomerGrade
@@ -35,6 +36,7 @@ from pycrm.grading.loyalty import EarnRule, PointsEntry
 from pycrm.grading.rfm import DEFAULT_BINS, RfmTable, check_as_of, check_bins, check_currency
 from pycrm.grading.schemes import GradeResult, GradeScheme
 from pycrm.grading.segment import Segment
+from pycrm.intake import IntakeChannel, IntakeResult, take_in
 from pycrm.leads import DEFAULT_CURRENCY, CapturedLead, assign_opportunity, capture_lead
 from pycrm.loyalty import earn_points, expire_points, points_balance, redeem_points
 from pycrm.merge import MergeLog
@@ -285,6 +287,35 @@ class Session:
         See :func:`pycrm.leads.capture_lead`; a deal nobody can take stays unassigned.
         """
         return capture_lead(self, lead, grading=grading, rules=rules, team=team, currency=currency)
+
+    def intake(
+        self,
+        channel: IntakeChannel | str,
+        payload: Any,
+        *,
+        grading: LeadGrading | None = None,
+        rules: AssignmentRules | None = None,
+        team: str | None = None,
+        currency: str = DEFAULT_CURRENCY,
+    ) -> IntakeResult:
+        """Take one inbound payload in through ``channel`` (a registered name such as
+        ``"web_form"``, or a channel object): match or create the customer, log the
+        interaction and, for a lead, open and assign a deal, now.
+
+        See :func:`pycrm.intake.take_in`; a bad payload raises :class:`pycrm.ValidationError`
+        and identifiers naming several customers :class:`pycrm.IdentityConflict`.
+        """
+        return take_in(
+            self, channel, payload, grading=grading, rules=rules, team=team, currency=currency
+        )
+
+    def record_engagement(self, event: EngagementEvent) -> RecordedEngagement:
+        """Put a channel's engagement event (delivered, opened, ...) on the customer's
+        timeline, once however often reported; ``pycrm_engagement`` fires after commit.
+
+        See :func:`pycrm.engagement.record_engagement`.
+        """
+        return record_engagement(self, event)
 
     def assign(
         self,
