@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -54,8 +53,6 @@ from pycrm.storage.protocols import Store
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
-
-log = logging.getLogger("pycrm")
 
 DEFAULT_URL = "sqlite:///pycrm.db"
 
