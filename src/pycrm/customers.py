@@ -89,17 +89,17 @@ class CustomerRepository(Repository[Customer]):
     def _filters(self, filters: Mapping[str, Any]) -> dict[str, Any]:
         # Phone and email may be encrypted at rest, so equality on them goes through their
         # keyed hashes (as resolve() does): ``phone="138 1234 5678"`` finds ``+8613812345678``.
+        # ``None`` (no phone) still filters the column itself: a missing value is not sealed.
         crm = self._session.crm
-        translated = dict(filters)
-        phone = translated.pop("phone", None)
-        if phone is not None:
-            translated["phone_hash"] = crm.identity.phone(normalize_phone(phone, crm.phone_region))
-        email = translated.pop("email", None)
-        if email is not None:
-            translated["email_hash"] = crm.identity.email(email)
-        for field in ("phone", "email"):
-            if field in filters and filters[field] is None:
-                translated[field] = None
+        translated: dict[str, Any] = {}
+        for field, value in filters.items():
+            if field == "phone" and value is not None:
+                e164 = normalize_phone(value, crm.phone_region)
+                translated["phone_hash"] = crm.identity.phone(e164)
+            elif field == "email" and value is not None:
+                translated["email_hash"] = crm.identity.email(value)
+            else:
+                translated[field] = value
         return super()._filters(translated)
 
     @property

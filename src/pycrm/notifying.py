@@ -14,7 +14,7 @@ from typing import Any
 from pycrm.domain import Customer
 from pycrm.domain import _convert as conv
 from pycrm.errors import ValidationError
-from pycrm.notify import Notification, sees_personal_data
+from pycrm.notify import Notification, NotificationChannel, sees_personal_data
 from pycrm.outbox.message import OutboxMessage, OutboxStatus
 from pycrm.repository import Repository
 
@@ -40,11 +40,7 @@ class OutboxRepository(Repository[OutboxMessage]):
             raise ValidationError(
                 "notification", f"expected a pycrm.Notification, got {type(notification).__name__}"
             )
-        if notification.channel not in self._session.crm.channels:
-            known = ", ".join(sorted(self._session.crm.channels))
-            raise ValidationError(
-                "channel", f"no notification channel named {notification.channel!r} ({known})"
-            )
+        self._channel(notification.channel)
         start = conv.check_datetime(send_at, "send_at", required=False) or self._session.now
         existing = self.list(limit=1, key=notification.key).items
         if existing:
@@ -69,18 +65,23 @@ class OutboxRepository(Repository[OutboxMessage]):
         Personal values are masked unless the channel may see personal data (see
         :func:`pycrm.sees_personal_data`).
         """
-        found = self._session.crm.channels.get(channel)
-        if found is None:
-            known = ", ".join(sorted(self._session.crm.channels))
-            raise ValidationError("channel", f"no notification channel named {channel!r} ({known})")
+        sees = sees_personal_data(self._channel(channel))
         rendered = self._session.crm.templates.render(
-            template, values, locale=locale, personal_data=sees_personal_data(found)
+            template, values, locale=locale, personal_data=sees
         )
         return self.enqueue(
             rendered.notification(channel=channel, recipient=recipient, key=key),
             customer=customer,
             send_at=send_at,
         )
+
+    def _channel(self, name: str) -> NotificationChannel:
+        channels = self._session.crm.channels
+        found = channels.get(name)
+        if found is None:
+            known = ", ".join(sorted(channels))
+            raise ValidationError("channel", f"no notification channel named {name!r} ({known})")
+        return found
 
     def dead(self, *, batch_size: int = 1000) -> Iterator[OutboxMessage]:
         """Messages given up on, each with its ``last_error``."""
