@@ -14,7 +14,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import START, SqlBackend
-from pycrm import CRM, ConfigurationError, Contact, Customer, FieldCipher, FixedClock
+from pycrm import (
+    CRM,
+    ConfigurationError,
+    Contact,
+    Customer,
+    FieldCipher,
+    FixedClock,
+    ValidationError,
+)
 from pycrm.identity.cipher import KEYS_ENV, field_cipher, is_token, parse_keys
 from pycrm.storage.sqlalchemy.encryption import ENCRYPTED
 
@@ -290,3 +298,19 @@ def test_the_database_file_holds_no_personal_data_in_clear(tmp_path: Path) -> No
 def test_key_ids_in_tokens_never_contain_the_separator() -> None:
     with pytest.raises(ConfigurationError, match="key id"):
         FieldCipher({"a$b": os.urandom(32)})
+
+
+def test_text_shaped_like_a_token_is_refused_where_it_would_be_stored_in_clear(
+    sql: SqlBackend,
+) -> None:
+    """Stored in clear it would read back as ciphertext; with keys it is simply encrypted."""
+    address = "$e1$k$not-really-a-token"
+    with open_crm(sql.url, None, sql.prefix) as crm, crm.session() as s:
+        with pytest.raises(ValidationError) as caught:
+            s.customers.add(Customer.person("Li Na", address=address))
+        assert caught.value.field == "address"
+    with open_crm(sql.url, NEW, sql.prefix) as crm:
+        with crm.session() as s:
+            added = s.customers.add(Customer.person("Li Na", address=address))
+        with crm.session() as s:
+            assert s.customers.get(added.id).address == address

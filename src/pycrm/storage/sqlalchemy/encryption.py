@@ -22,8 +22,8 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from pycrm.errors import ConfigurationError
-from pycrm.identity.cipher import KEYS_ENV, FieldCipher, is_token, plain
+from pycrm.errors import ConfigurationError, ValidationError
+from pycrm.identity.cipher import KEYS_ENV, TOKEN_PREFIX, FieldCipher, is_token, plain
 from pycrm.storage.sqlalchemy.tables import Tables
 from pycrm.storage.sqlalchemy.translators import MAPPINGS, EntityMapping, Row, RowDict
 
@@ -101,8 +101,14 @@ class FieldSealer:
     # -- rows -------------------------------------------------------------------------------
 
     def seal(self, row: RowDict) -> RowDict:
-        """``row`` (fresh from a ``to_row``) with its encrypted columns sealed, in place."""
+        """``row`` (fresh from a ``to_row``) with its encrypted columns sealed, in place.
+
+        Without a cipher the values are stored as given, except text shaped like a token,
+        which would read back as ciphertext: it is refused, naming its field."""
         if self.cipher is None:
+            for column in self._names:
+                if is_token(row[column]):
+                    raise ValidationError(column, f"must not start with {TOKEN_PREFIX!r}")
             return row
         for column, name in self._names.items():
             row[column] = self._seal_value(row[column], column, name)
