@@ -63,6 +63,7 @@ from pycrm.service_desk import ServiceDesk
 from pycrm.storage.protocols import Analytics, EntityTable, StoreTransaction
 from pycrm.storage.scoping import SCOPED_TYPES
 from pycrm.storage.spec import SPEC_BY_TYPE
+from pycrm.storage.units import own_transaction
 
 if TYPE_CHECKING:
     from pycrm.crm import CRM
@@ -419,13 +420,8 @@ class Session:
         if not denials:
             return
         try:
-            tx = self._crm.store.begin()
-            try:
+            with own_transaction(self._crm.store) as tx:
                 tx.audit.append(denials)
-                tx.commit()
-            except BaseException:
-                tx.rollback()
-                raise
         except Exception:
             log.exception("could not write %d refusal(s) to the audit log", len(denials))
 

@@ -24,6 +24,7 @@ from pycrm.domain import _convert as conv
 from pycrm.errors import ValidationError
 from pycrm.outbox.message import OutboxMessage, OutboxStatus
 from pycrm.outbox.policy import DeliveryPolicy, delivered, failed
+from pycrm.storage.units import own_transaction
 
 if TYPE_CHECKING:
     from pycrm.crm import CRM
@@ -100,33 +101,22 @@ def _attempt(crm: CRM, message: OutboxMessage, policy: DeliveryPolicy) -> str | 
 
 def _record(crm: CRM, message: OutboxMessage, outcome: OutboxMessage) -> bool:
     """Save ``outcome`` over the claimed ``message``; ``False`` if the claim was lost."""
-    tx = crm.store.begin()
-    try:
+    with own_transaction(crm.store) as tx:
         saved = tx.table(OutboxMessage.ENTITY_TYPE).update(
             outcome.evolve(version=message.version + 1), message.version
         )
-        tx.commit()
-    except BaseException:
-        tx.rollback()
-        raise
     return bool(saved)
 
 
 def _claim(crm: CRM, *, worker: str, policy: DeliveryPolicy, limit: int) -> list[OutboxMessage]:
-    tx = crm.store.begin()
-    try:
-        messages = tx.outbox.claim(
+    with own_transaction(crm.store) as tx:
+        return tx.outbox.claim(
             worker=worker,
             claim=uuid.uuid4().hex,
             now=crm.clock.now(),
             lease=policy.lease,
             limit=limit,
         )
-        tx.commit()
-    except BaseException:
-        tx.rollback()
-        raise
-    return messages
 
 
 def dispatch(
