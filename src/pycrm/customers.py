@@ -39,6 +39,7 @@ from pycrm.identity.quality import (
 from pycrm.identity.resolve import Resolution, decide
 from pycrm.merge import MergeLog
 from pycrm.paging import Page
+from pycrm.query import OneOf
 from pycrm.repository import BULK_BATCH, MAX_PAGE, Repository
 from pycrm.storage.identity import IdentityIndex, identity_index
 
@@ -90,17 +91,22 @@ class CustomerRepository(Repository[Customer]):
         # Phone and email may be encrypted at rest, so equality on them goes through their
         # keyed hashes (as resolve() does): ``phone="138 1234 5678"`` finds ``+8613812345678``.
         # ``None`` (no phone) still filters the column itself: a missing value is not sealed.
-        crm = self._session.crm
         translated: dict[str, Any] = {}
         for field, value in filters.items():
-            if field == "phone" and value is not None:
-                e164 = normalize_phone(value, crm.phone_region)
-                translated["phone_hash"] = crm.identity.phone(e164)
-            elif field == "email" and value is not None:
-                translated["email_hash"] = crm.identity.email(value)
+            if field in ("phone", "email") and isinstance(value, OneOf):
+                hashes = [self._lookup_hash(field, v) for v in value.values]
+                translated[f"{field}_hash"] = OneOf(hashes)
+            elif field in ("phone", "email") and value is not None:
+                translated[f"{field}_hash"] = self._lookup_hash(field, value)
             else:
                 translated[field] = value
         return super()._filters(translated)
+
+    def _lookup_hash(self, field: str, value: Any) -> str | None:
+        crm = self._session.crm
+        if field == "phone":
+            return crm.identity.phone(normalize_phone(value, crm.phone_region))
+        return crm.identity.email(value)
 
     @property
     def _index(self) -> IdentityIndex:

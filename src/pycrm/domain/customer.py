@@ -194,6 +194,13 @@ class Customer(Entity):
     def is_company(self) -> bool:
         return self.kind is CustomerKind.COMPANY
 
+    @property
+    def birth_month_day(self) -> str | None:
+        """The birthday as ``"MM-DD"`` (``None`` without one): what recurs every year, so
+        birthday care finds the day's birthdays by a filter on it, whatever the year."""
+        birthday = self.birthday
+        return None if birthday is None else f"{birthday.month:02d}-{birthday.day:02d}"
+
     @classmethod
     def company(cls, name: str, **fields: Any) -> Customer:
         """A company customer; ``fields`` are any other :class:`Customer` fields."""

@@ -25,6 +25,8 @@ class Task(Entity):
 
     ``about`` is the id of the entity the task concerns (an interaction, later an opportunity
     or ticket); its prefix says its kind. ``kind`` is free text such as ``"follow_up"``.
+    ``key``, when set, identifies the task among all tasks: automation names the occasion a
+    task is for with it, so a second run of a rule finds the task instead of adding another.
     """
 
     ENTITY_TYPE: ClassVar[str] = "task"
@@ -39,6 +41,7 @@ class Task(Entity):
     status: TaskStatus = attrs.field(default=TaskStatus.OPEN, converter=conv.choice(TaskStatus))
     closed_at: datetime | None = attrs.field(default=None, converter=conv.optional_datetime())
     notes: str | None = attrs.field(default=None, converter=conv.optional_text(4000))
+    key: str | None = attrs.field(default=None, converter=conv.optional_text(128))
 
     def __attrs_post_init__(self) -> None:
         if (self.status is TaskStatus.OPEN) != (self.closed_at is None):

@@ -6,7 +6,8 @@ queries exist and which constraints hold.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -14,6 +15,7 @@ import attrs
 from pycrm.contracts import Contract, Receipt
 from pycrm.domain import Contact, Customer, Entity, Interaction, Order, Task
 from pycrm.domain import _convert as conv
+from pycrm.errors import ValidationError
 from pycrm.grading.grades import CustomerGrade
 from pycrm.grading.loyalty import PointsEntry
 from pycrm.grading.segment import Segment
@@ -30,10 +32,24 @@ from pycrm.service.definition import CalendarDefinition
 from pycrm.service.ticket import Ticket
 from pycrm.service.turns import AgentTurn
 
+_MONTH_DAY = re.compile(r"(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
+
+
+def check_month_day(value: Any, field: str) -> str:
+    """A ``"MM-DD"`` filter value (``Customer.birth_month_day``)."""
+    if not isinstance(value, str) or _MONTH_DAY.fullmatch(value) is None:
+        raise ValidationError(field, "expected a month and day as 'MM-DD'", value=value)
+    return value
+
+
+def _names(value: Iterable[str]) -> frozenset[str]:
+    return frozenset(value)
+
 
 @attrs.frozen
 class EntitySpec:
-    """``filters``: fields (or properties) ``list``/``count`` accept for equality.
+    """``filters``: fields (or properties) ``list``/``count`` accept for equality (and for
+    :class:`pycrm.OneOf`); ``ranges``: ordered fields they accept a :class:`pycrm.Range` on.
     ``unique``: fields no two stored entities may share (``None`` excepted). ``references``:
     field -> entity type it points at (checked on add and update). ``derived``: for filters
     on properties rather than fields, property -> check ``(value, name) -> value`` giving the
@@ -46,6 +62,11 @@ class EntitySpec:
     unique: tuple[str, ...] = ()
     references: Mapping[str, str] = attrs.field(factory=dict)
     derived: Mapping[str, Callable[[Any, str], Any]] = attrs.field(factory=dict)
+    ranges: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
+
+    def __attrs_post_init__(self) -> None:
+        # Every type's bookkeeping times are ordered; SQL keeps them in columns of their own.
+        object.__setattr__(self, "ranges", self.ranges | {"created_at", "updated_at"})
 
 
 SPECS: tuple[EntitySpec, ...] = (
@@ -71,9 +92,12 @@ SPECS: tuple[EntitySpec, ...] = (
                 "email_hash",
                 "id_number_hash",
                 "company_key",
+                "birth_month_day",
             }
         ),
         unique=("member_id",),
+        derived={"birth_month_day": check_month_day},
+        ranges={"birthday", "captured_at", "birth_month_day"},
     ),
     EntitySpec(
         "contact",
@@ -88,13 +112,17 @@ SPECS: tuple[EntitySpec, ...] = (
         "interactions",
         frozenset({"customer_id", "contact_id", "channel", "recorded_by"}),
         references={"customer_id": "customer", "contact_id": "contact"},
+        ranges={"occurred_at", "next_action_due"},
     ),
     EntitySpec(
         "task",
         Task,
         "tasks",
-        frozenset({"customer_id", "assignee", "status", "kind", "about"}),
+        frozenset({"customer_id", "assignee", "status", "kind", "about", "key"}),
+        # ``key`` names the occasion an automated task is for: one task per occasion.
+        unique=("key",),
         references={"customer_id": "customer"},
+        ranges={"due_at", "closed_at"},
     ),
     EntitySpec(
         "order",
@@ -103,6 +131,7 @@ SPECS: tuple[EntitySpec, ...] = (
         frozenset({"customer_id", "status", "number"}),
         unique=("number",),
         references={"customer_id": "customer"},
+        ranges={"placed_at"},
     ),
     EntitySpec(
         "opportunity",
@@ -124,6 +153,7 @@ SPECS: tuple[EntitySpec, ...] = (
         ),
         references={"customer_id": "customer"},
         derived={"assigned_on": conv.check_date, "is_open": conv.check_bool},
+        ranges={"assigned_on", "expected_close"},
     ),
     EntitySpec(
         "contract",
@@ -143,6 +173,7 @@ SPECS: tuple[EntitySpec, ...] = (
         ),
         unique=("number",),
         references={"customer_id": "customer", "opportunity_id": "opportunity"},
+        ranges={"start_on", "end_on", "signed_on"},
     ),
     EntitySpec(
         "rep_assignment",
@@ -172,6 +203,7 @@ SPECS: tuple[EntitySpec, ...] = (
         "resource_requests",
         frozenset({"customer_id", "opportunity_id", "department", "owner", "status"}),
         references={"customer_id": "customer", "opportunity_id": "opportunity"},
+        ranges={"respond_by"},
     ),
     EntitySpec(
         "receipt",
@@ -179,6 +211,7 @@ SPECS: tuple[EntitySpec, ...] = (
         "receipts",
         frozenset({"contract_id", "customer_id"}),
         references={"contract_id": "contract", "customer_id": "customer"},
+        ranges={"received_at"},
     ),
     EntitySpec(
         "points_entry",
@@ -188,6 +221,7 @@ SPECS: tuple[EntitySpec, ...] = (
         # ``source`` is the idempotency key: an order's points are earned once.
         unique=("source",),
         references={"customer_id": "customer", "order_id": "order"},
+        ranges={"occurred_at", "expires_at"},
     ),
     EntitySpec(
         "customer_grade",
@@ -197,6 +231,7 @@ SPECS: tuple[EntitySpec, ...] = (
         # ``key`` is scheme/customer_id: one grade per customer and scheme.
         unique=("key",),
         references={"customer_id": "customer"},
+        ranges={"next_follow_up_at", "graded_at"},
     ),
     EntitySpec("segment", Segment, "segments", frozenset({"name"}), unique=("name",)),
     EntitySpec(
@@ -220,6 +255,7 @@ SPECS: tuple[EntitySpec, ...] = (
         ),
         references={"customer_id": "customer", "contact_id": "contact"},
         derived={"is_open": conv.check_bool},
+        ranges={"opened_at", "resolved_at"},
     ),
     EntitySpec(
         "agent_turn",
@@ -240,6 +276,7 @@ SPECS: tuple[EntitySpec, ...] = (
         # ``key`` is the idempotency key: one message per key.
         unique=("key",),
         references={"customer_id": "customer"},
+        ranges={"next_attempt_at", "sent_at"},
     ),
 )
 

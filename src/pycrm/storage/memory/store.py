@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Generic
 
@@ -20,6 +20,7 @@ from pycrm.domain import AuditEntry
 from pycrm.errors import AlreadyExists, ConcurrencyConflict, ConfigurationError, SessionClosed
 from pycrm.outbox.message import OutboxMessage
 from pycrm.outbox.policy import claimed, is_due
+from pycrm.query import OneOf, Range
 from pycrm.storage.memory.analytics import MemoryAnalytics
 from pycrm.storage.protocols import E
 from pycrm.storage.scoping import customer_link
@@ -234,11 +235,18 @@ class MemoryTable(Generic[E]):
         return True
 
     def _matching(self, filters: Mapping[str, Any]) -> list[E]:
+        tests = [(field, _matcher(value)) for field, value in filters.items()]
+        wanted_ids = filters.get("id")
+        if isinstance(wanted_ids, OneOf):
+            # Reading by ids (get_many) looks each one up rather than scanning the table.
+            found = (self._current(i) for i in set(wanted_ids.values))
+            candidates: Iterable[E] = (e for e in found if e is not None)
+        else:
+            candidates = self._visible()
         items = [
             e
-            for e in self._visible()
-            if all(getattr(e, field) == value for field, value in filters.items())
-            and self._allowed(e)
+            for e in candidates
+            if all(test(getattr(e, field)) for field, test in tests) and self._allowed(e)
         ]
         items.sort(key=lambda e: e.id)
         return items
@@ -372,3 +380,13 @@ class MemoryAuditTable:
         audit.extend(self.pending)
         if self.redacted:
             audit[:] = [self._redacted(e) for e in audit]
+
+
+def _matcher(value: Any) -> Callable[[Any], bool]:
+    """A filter value as a test of a field's value: a range, one of several, or equality."""
+    if isinstance(value, Range):
+        return value.contains
+    if isinstance(value, OneOf):
+        options = set(value.values)
+        return lambda found: found in options
+    return lambda found: bool(found == value)

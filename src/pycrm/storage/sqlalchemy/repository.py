@@ -26,6 +26,7 @@ from pycrm.access.scope import Scope
 from pycrm.domain import AuditEntry
 from pycrm.errors import AlreadyExists, ConcurrencyConflict, NotFound, PycrmError, ValidationError
 from pycrm.identity.cipher import FieldCipher
+from pycrm.query import OneOf, Range
 from pycrm.storage.protocols import E
 from pycrm.storage.scoping import customer_link
 from pycrm.storage.spec import EntitySpec
@@ -372,16 +373,29 @@ class SqlEntityTable(Generic[E]):
     def _conditions(self, filters: Mapping[str, Any]) -> list[sa.ColumnElement[bool]]:
         conditions: list[sa.ColumnElement[bool]] = []
         table = self._s.table
+        spec = self._s.spec
         for field, value in filters.items():
-            if field not in self._s.spec.filters or field not in table.c:
+            if isinstance(value, Range):
+                allowed = field in spec.ranges
+            else:
+                allowed = field in spec.filters or (field == "id" and isinstance(value, OneOf))
+            if not allowed or field not in table.c:
                 raise ValidationError(field, f"cannot filter {self._type} by it")
             column = table.c[field]
             if value is None:
                 conditions.append(column.is_(None))
+            elif isinstance(value, Range):
+                if value.start is not None:
+                    conditions.append(column >= _plain(value.start))
+                if value.end is not None:
+                    conditions.append(column < _plain(value.end))
+            elif isinstance(value, OneOf):
+                if value.values:
+                    conditions.append(column.in_([_plain(v) for v in value.values]))
+                else:
+                    conditions.append(sa.false())
             else:
-                conditions.append(
-                    column == (value.value if isinstance(value, enum.Enum) else value)
-                )
+                conditions.append(column == _plain(value))
         return conditions
 
     def _build(self, rows: Sequence[Row]) -> list[E]:
@@ -541,3 +555,8 @@ class SqlAuditTable:
         rows = [{"_id": entry_id, "_changes": value} for entry_id, value in changes.items()]
         if rows:
             self._conn.execute(statement, rows)
+
+
+def _plain(value: Any) -> Any:
+    """A filter value as its column stores it: an enum by its value."""
+    return value.value if isinstance(value, enum.Enum) else value

@@ -246,6 +246,8 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         sa.Column("email_hash", id_type(64), nullable=True),
         sa.Column("id_number_hash", id_type(64), nullable=True),
         sa.Column("company_key", id_type(200), nullable=True),
+        # Customer.birth_month_day, derived from birthday: birthday care filters by it.
+        sa.Column("birth_month_day", sa.String(5), nullable=True),
         sa.UniqueConstraint("member_id", name=name("customers_member_id_uq")),
         ix("customers", "owner", "id"),
         ix("customers", "team", "id"),
@@ -258,6 +260,7 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         ix("customers", "email_hash", "id"),
         ix("customers", "id_number_hash", "id"),
         ix("customers", "company_key", "kind", "id"),
+        ix("customers", "birth_month_day", "id"),
     )
     customer_tags = table(
         "customer_tags",
@@ -316,7 +319,10 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("closed_at", UtcDateTime(), nullable=True),
         sa.Column("notes", sa.Text(), nullable=True),
+        sa.Column("key", sa.String(128), nullable=True),
         fk("tasks", "customer_id", customers),
+        # A unique index rather than a constraint: SQLite adds one without rebuilding.
+        sa.Index(name("tasks_key_ix"), "key", unique=True),
         ix("tasks", "customer_id", "id"),
         ix("tasks", "assignee", "id"),
         # (status, due_at): the automation tick looks for open tasks falling due.

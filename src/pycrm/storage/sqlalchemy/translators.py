@@ -211,6 +211,7 @@ def customer_row(c: Customer) -> RowDict:
         "email_hash": c.email_hash,
         "id_number_hash": c.id_number_hash,
         "company_key": c.company_key,
+        "birth_month_day": c.birth_month_day,
     }
 
 
@@ -299,6 +300,7 @@ def task_row(t: Task) -> RowDict:
         "status": t.status._value_,
         "closed_at": t.closed_at,
         "notes": t.notes,
+        "key": t.key,
     }
 
 
