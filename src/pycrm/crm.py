@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from pycrm.access import Actor, RetentionPolicy, Scope, builtin_scope, check_scope
+from pycrm.automation import Automation, TickReport
+from pycrm.automation import builtin as builtin_automation
 from pycrm.clock import Clock, SystemClock
 from pycrm.domain import DomainEvent
 from pycrm.domain import _convert as conv
@@ -86,6 +88,7 @@ class CRM:
         self.plugins.register(builtin_calendars, name="pycrm.calendars")
         self.plugins.register(builtin_intake, name="pycrm.intake")
         self.plugins.register(builtin_notify, name="pycrm.notify")
+        self.plugins.register(builtin_automation, name="pycrm.automation")
         register_plugins(self.plugins, plugins)
         self.plugin_errors: list[PluginLoadError] = (
             load_entrypoint_plugins(self.plugins) if load_entrypoints else []
@@ -103,6 +106,9 @@ class CRM:
         self.plugins.hook.pycrm_calendars(register=self._register_calendar)
         self._intake_channels = IntakeChannels()
         self.plugins.hook.pycrm_intake_channels(register=self._intake_channels.register)
+        self.automation = Automation()
+        """The rules :meth:`tick` runs, their switches, and the channels their notices use."""
+        self.plugins.hook.pycrm_automation_rules(register=self.automation.register)
         self.sla_policies = default_policies() if sla_policies is None else sla_policies
         self.identity: IdentityHasher = identity_hasher(identity_key)
         """The keyed hasher customers are matched by: ``identity_key``, else
@@ -284,6 +290,42 @@ class CRM:
                 policy=policy,
                 worker=worker,
                 progress=None if move is None else lambda report: move(report.claimed),
+            )
+        finally:
+            counter.close()
+
+    def tick(
+        self,
+        now: datetime | None = None,
+        *,
+        rules: Iterable[str] | str | None = None,
+        limit: int = 500,
+        actor: str = "automation",
+        progress: bool = False,
+    ) -> TickReport:
+        """Run the automation rules at ``now`` (default: the clock's now): every enabled rule
+        of :attr:`automation`, or only those named in ``rules``.
+
+        Each rule reads what is due a page of ``limit`` records at a time and answers with
+        tasks and notices; each page is written and committed in a session of its own as
+        ``actor``, so memory stays bounded. Every task and notice carries a key naming its
+        occasion, and one whose key exists is skipped: running the tick twice, at the same
+        moment or later, creates nothing twice, and a tick cut off halfway finishes the next
+        time. A rule that fails is logged and reported (:attr:`TickReport.failed`) and the
+        others still run. Call it from a scheduler (cron: ``python -m pycrm tick``), then
+        :meth:`dispatch` to send what it queued. ``progress`` shows a ``tqdm`` bar.
+        """
+        from pycrm.automation.runner import run_tick
+
+        moment = conv.check_datetime(now, "now", required=False) or self.clock.now()
+        conv.check_int(limit, "limit", minimum=1, required=True)
+        conv.check_bool(progress, "progress")
+        name = conv.check_text(actor, "actor", max_length=120, required=True) or "automation"
+        selected = self.automation.selected(rules)
+        counter = ProgressCounter(enabled=progress, description="tick", unit=" effects")
+        try:
+            return run_tick(
+                self, selected, now=moment, limit=limit, actor=name, progress=counter.update_to
             )
         finally:
             counter.close()

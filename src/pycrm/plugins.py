@@ -19,7 +19,9 @@ from pycrm.errors import PluginError
 
 if TYPE_CHECKING:
     from pycrm.access import Actor, Scope
+    from pycrm.automation.effects import Staff
     from pycrm.crm import CRM
+    from pycrm.domain import Customer
     from pycrm.engagement import EngagementEvent
     from pycrm.pipeline import AssignmentRules, Lead, Opportunity, StageMachine
     from pycrm.service.dispatch import Dispatch, DispatchRules
@@ -221,6 +223,34 @@ class HookSpecs:
         leave it to the built-in rule by role. The first result that is not ``None`` wins
         and the rest are not called. Sessions opened with a plain string actor are system
         sessions and do not call this hook.
+        """
+
+    @hookspec
+    def pycrm_automation_rules(self, register: Callable[..., None]) -> None:
+        """Called once at startup so a plugin can add or replace automation rules.
+
+        :param register: call it as ``register(rule)`` with each rule (a ``name`` plus
+            ``run(context, after)``, see :class:`pycrm.automation.AutomationRule`), or
+            ``register(rule, replace=True)`` to replace a rule of the same name (a built-in
+            one, to change its settings).
+
+        All implementations run; the built-in rules are registered first, and
+        :meth:`pycrm.CRM.tick` runs the rules in the order they were registered. A name
+        already taken, without ``replace=True``, is an error.
+        """
+
+    @hookspec(firstresult=True)
+    def pycrm_recipient(self, person: Staff | Customer, channel: str, crm: CRM) -> str | None:
+        """Called when an automation notice is queued, to find the address it goes to.
+
+        :param person: a :class:`pycrm.automation.Staff` (someone on the host's staff, by
+            the name pycrm records them under) or a :class:`pycrm.Customer`.
+        :param channel: the name of the channel the notice goes out on.
+        :param crm: the CRM running the tick.
+
+        Return the address on that channel (an e-mail address, a chat id), or ``None`` to
+        leave it to the default: a member of staff's name, a customer's e-mail, else phone.
+        The first result that is not ``None`` wins and the rest are not called.
         """
 
     @hookspec
