@@ -1,0 +1,590 @@
+"""Service, money and customer-care rules on every backend: each fires when due and not
+before, once per occasion however often the tick runs, follows its settings, stays quiet when
+switched off, and its notices reach the right person with the right values."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from dateutil.relativedelta import relativedelta
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pycrm import (
+    CRM,
+    ApprovalPolicy,
+    ChurnPolicy,
+    Contract,
+    Customer,
+    FixedClock,
+    Interaction,
+    Money,
+    Order,
+    OrderLine,
+    PaymentPlan,
+    Receipt,
+    Task,
+    TeamSupervisor,
+    ValidationError,
+    activate_contract,
+    approve_contract,
+    draft_contract,
+    open_opportunity,
+    receive_payment,
+    submit_for_approval,
+)
+from pycrm.automation.effects import KEY_LENGTH, Notice
+from pycrm.automation.report import RuleReport
+from pycrm.automation.rule import AutomationRule
+from pycrm.automation.rules import care, payments, service
+from pycrm.automation.rules.care import BirthdayCare, RepurchaseReminders, WinBack, birthdays_from
+from pycrm.automation.rules.payments import OverduePayments, RenewalReminders
+from pycrm.automation.rules.service import SlaAlerts
+from pycrm.notify.channel import Notification
+from pycrm.service.policy import default_policies
+
+UTC = timezone.utc
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)  # the conftest clock: Monday 2 March 2026
+HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def tick(crm: CRM, clock: FixedClock, rule: AutomationRule, when: datetime) -> RuleReport:
+    """Run ``rule`` alone at ``when`` (the clock too, so queued messages are due then)."""
+    clock.set(when)
+    crm.automation.add(rule, replace=True)
+    report = crm.tick(when, rules=[rule.name])
+    (only,) = report.rules
+    assert only.ok, only.error
+    return only
+
+
+def totals(crm: CRM) -> tuple[int, int]:
+    with crm.session() as s:
+        return s.tasks.count(), s.outbox.count()
+
+
+def stored_tasks(crm: CRM) -> list[Task]:
+    with crm.session() as s:
+        return sorted(s.tasks.stream(), key=lambda task: str(task.key))
+
+
+def delivered(crm: CRM) -> list[Notification]:
+    """Dispatch the outbox and return what the memory channel got, in key order."""
+    crm.dispatch()
+    sent = crm.channels["memory"].sent  # type: ignore[attr-defined]
+    return sorted(sent, key=lambda notification: notification.key)
+
+
+def staff_on_memory(crm: CRM) -> None:
+    crm.automation.staff_channel = "memory"
+    crm.automation.locale = "en"
+
+
+def add_customer(crm: CRM, customer: Customer) -> Customer:
+    with crm.session(actor="setup") as s:
+        return s.customers.add(customer)
+
+
+def cny(amount: str) -> Money:
+    return Money(amount, "CNY")
+
+
+# -- sla_alerts ----------------------------------------------------------------------------
+
+
+def open_ticket(crm: CRM, customer: Customer, **fields: Any) -> str:
+    with crm.session(actor="desk") as s:
+        return s.service.open(customer, "Printer down", **fields).id
+
+
+def sla_setup(crm: CRM, clock: FixedClock) -> tuple[str, str]:
+    """Respond within 2 h, resolve within 24 h, around the clock, warning at 80 %. One ticket
+    assigned to wang in group support (supervisor zhao), one unassigned in support."""
+    crm.sla_policies = default_policies("always_open")
+    staff_on_memory(crm)
+    clock.set(NOW)
+    acme = add_customer(crm, Customer.company("Acme", owner="li.na"))
+    with crm.session(actor="setup") as s:
+        s.team_supervisors.add(TeamSupervisor(team="support", supervisor="zhao"))
+    assigned = open_ticket(crm, acme, assignee="wang", group="support")
+    unassigned = open_ticket(crm, acme, group="support")
+    return assigned, unassigned
+
+
+def test_sla_warns_then_breaches_and_escalates_once_each(crm: CRM, clock: FixedClock) -> None:
+    assigned, unassigned = sla_setup(crm, clock)
+    rule = SlaAlerts()
+
+    assert tick(crm, clock, rule, NOW + HOUR).tasks_created == 0  # 50 % used: quiet
+    assert totals(crm) == (0, 0)
+
+    warned = tick(crm, clock, rule, NOW + 100 * MINUTE)  # 83 % of the response target
+    assert (warned.tasks_created, warned.messages_queued) == (2, 2)
+    assert totals(crm) == (2, 2)
+    again = tick(crm, clock, rule, NOW + 100 * MINUTE)  # the same moment: nothing new
+    assert (again.tasks_created, again.messages_queued, again.skipped) == (0, 0, 4)
+    assert tick(crm, clock, rule, NOW + 110 * MINUTE).skipped == 4  # still the same warning
+    assert totals(crm) == (2, 2)
+
+    breached = tick(crm, clock, rule, NOW + 130 * MINUTE)
+    # Each ticket: a breach task and notice; the assigned one escalates to its supervisor.
+    assert (breached.tasks_created, breached.messages_queued) == (2, 3)
+    assert tick(crm, clock, rule, NOW + 3 * HOUR).tasks_created == 0
+    assert totals(crm) == (4, 5)
+
+    tasks = {str(task.key): task for task in stored_tasks(crm)}
+    key = f"sla_alerts:{assigned}:response:breached:task"
+    assert tasks[key].assignee == "wang"
+    assert tasks[key].kind == "sla_breach"
+    assert tasks[key].about == assigned
+    assert tasks[f"sla_alerts:{unassigned}:response:warning:task"].assignee == "zhao"
+
+    by_key = {n.key: n for n in delivered(crm)}
+    warning = by_key[f"sla_alerts:{assigned}:response:warning:notice"]
+    assert warning.recipient == "wang"
+    assert assigned in warning.subject
+    assert "first response" in warning.body
+    assert "Acme" in warning.body
+    assert "2026-03-02 11:30 +0000" in warning.body  # due two hours after opening
+    assert "20m left" in warning.body
+    escalation = by_key[f"sla_alerts:{assigned}:response:breached:escalation"]
+    assert escalation.recipient == "zhao"
+    assert "10m overdue" in escalation.body
+    assert by_key[f"sla_alerts:{unassigned}:response:breached:notice"].recipient == "zhao"
+    assert f"sla_alerts:{unassigned}:response:breached:escalation" not in by_key
+
+
+def test_sla_settings_and_switch(crm: CRM, clock: FixedClock) -> None:
+    assigned, _ = sla_setup(crm, clock)
+    breach = NOW + 130 * MINUTE
+
+    crm.automation.add(SlaAlerts(), replace=True)
+    crm.automation.disable("sla_alerts")
+    clock.set(breach)
+    assert crm.tick(breach).rules == ()
+    assert totals(crm) == (0, 0)
+    crm.automation.enable("sla_alerts")
+
+    quiet = SlaAlerts(warnings=False, escalate=False, tasks=False, supervisors={"support": "sun"})
+    report = tick(crm, clock, quiet, breach)
+    assert (report.tasks_created, report.messages_queued) == (0, 2)
+    recipients = sorted(n.recipient for n in delivered(crm))
+    assert recipients == ["sun", "wang"]  # the setting's supervisor takes the unassigned one
+
+    with crm.session(actor="desk") as s:
+        s.service.respond(assigned)  # the response clock stops: no more alerts on it
+    report = tick(crm, clock, SlaAlerts(), breach + HOUR)
+    keys = {str(task.key) for task in stored_tasks(crm)}
+    assert not any(key.startswith(f"sla_alerts:{assigned}:response") for key in keys)
+
+
+@pytest.mark.parametrize(
+    ("settings", "field"),
+    [({"warnings": "yes"}, "warnings"), ({"supervisors": ["zhao"]}, "supervisors")],
+)
+def test_sla_bad_settings_name_the_field(settings: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        SlaAlerts(**settings)
+    assert caught.value.field == field
+
+
+# -- overdue_payments and renewal_reminders ------------------------------------------------
+
+
+def active_contract(
+    customer_id: str,
+    number: str,
+    *,
+    end_on: date,
+    plan: PaymentPlan | None = None,
+    amount: str = "10000.00",
+    **fields: Any,
+) -> Contract:
+    contract, _ = draft_contract(
+        number=number,
+        customer_id=customer_id,
+        start_on=date(2025, 9, 1),
+        end_on=end_on,
+        now=NOW - timedelta(days=200),
+        by="li.na",
+        amount=cny(amount),
+        payment_plan=plan,
+        **fields,
+    )
+    contract, _ = submit_for_approval(
+        contract, policy=ApprovalPolicy.default(), now=NOW - timedelta(days=200), by="li.na"
+    )
+    for level in contract.approval_levels:
+        contract, _ = approve_contract(
+            contract, level=level, now=NOW - timedelta(days=199), by=level
+        )
+    contract, _ = activate_contract(contract, signed_on=date(2025, 9, 1), signer="Wang")
+    return contract
+
+
+def payment(contract: Contract, amount: str, day: date) -> Receipt:
+    receipt, _ = receive_payment(
+        contract,
+        amount=cny(amount),
+        received_at=datetime(day.year, day.month, day.day, 10, tzinfo=UTC),
+    )
+    return receipt
+
+
+def money_setup(crm: CRM) -> tuple[Contract, Contract]:
+    """HT-1 (owner li.na) ends 31 March 2026 and owes 7,000 due 1 March, the December
+    instalment paid; HT-2 (a customer without owner, from wu's deal) ends 30 June and owes
+    2,000 due 20 February."""
+    staff_on_memory(crm)
+    acme = add_customer(crm, Customer.company("Acme", owner="li.na"))
+    orphan = add_customer(crm, Customer.company("Orphan Ltd"))
+    deal, _ = open_opportunity(
+        customer_id=orphan.id, title="Spare parts", amount=cny("5000"), owner="wu", now=NOW, by="wu"
+    )
+    first = active_contract(
+        acme.id,
+        "HT-1",
+        end_on=date(2026, 3, 31),
+        plan=PaymentPlan.of(("2025-12-01", cny("3000.00")), ("2026-03-01", cny("7000.00"))),
+    )
+    second = active_contract(
+        orphan.id,
+        "HT-2",
+        end_on=date(2026, 6, 30),
+        amount="5000.00",
+        plan=PaymentPlan.of(("2026-02-20", cny("5000.00"))),
+        opportunity_id=deal.id,
+    )
+    with crm.session(actor="setup") as s:
+        s.opportunities.add(deal)
+        s.contracts.add(first)
+        s.contracts.add(second)
+        s.receipts.add(payment(first, "3000.00", date(2025, 12, 1)))
+        s.receipts.add(payment(second, "3000.00", date(2026, 2, 10)))
+    return first, second
+
+
+def test_overdue_payments_chase_each_unpaid_instalment_once(crm: CRM, clock: FixedClock) -> None:
+    first, second = money_setup(crm)
+    rule = OverduePayments()
+
+    early = tick(crm, clock, rule, datetime(2026, 2, 20, 12, tzinfo=UTC))
+    assert early.tasks_created == 0  # HT-2's instalment is due today, not yet overdue
+
+    report = tick(crm, clock, rule, NOW)
+    assert (report.tasks_created, report.messages_queued) == (2, 2)
+    assert tick(crm, clock, rule, NOW).skipped == 4
+    assert tick(crm, clock, rule, NOW + timedelta(days=5)).skipped == 4  # same instalments
+    assert totals(crm) == (2, 2)
+
+    tasks = {str(task.key): task for task in stored_tasks(crm)}
+    assert tasks["overdue_payments:" + first.id + ":2026-03-01:task"].assignee == "li.na"
+    assert tasks["overdue_payments:" + second.id + ":2026-02-20:task"].assignee == "wu"
+    by_key = {n.key: n for n in delivered(crm)}
+    notice = by_key[f"overdue_payments:{first.id}:2026-03-01:notice"]
+    assert notice.recipient == "li.na"
+    assert "7,000.00 CNY" in notice.body
+    assert "HT-1" in notice.subject
+    assert "2026-03-01" in notice.body
+    assert "1 days overdue" in notice.body
+    other = by_key[f"overdue_payments:{second.id}:2026-02-20:notice"]
+    assert other.recipient == "wu"  # the customer has no owner: the deal's owner
+    assert "2,000.00 CNY" in other.body  # the unpaid part only
+
+
+def test_overdue_payments_grace_and_switches(crm: CRM, clock: FixedClock) -> None:
+    _first, second = money_setup(crm)
+    report = tick(crm, clock, OverduePayments(grace=1), NOW)
+    assert report.tasks_created == 1  # HT-1's instalment is one day late: within the grace
+    assert {t.customer_id for t in stored_tasks(crm)} == {second.customer_id}
+
+    report = tick(crm, clock, OverduePayments(tasks=False), NOW)
+    # HT-1's notice is new; HT-2's was queued by the first tick.
+    assert (report.tasks_created, report.messages_queued, report.skipped) == (0, 1, 1)
+
+    crm.automation.disable("overdue_payments")
+    assert crm.tick(NOW + timedelta(days=60)).rules == ()
+    assert totals(crm) == (1, 2)
+    for settings, field in (({"grace": -1}, "grace"), ({"timezone": "Mars/Base"}, "timezone")):
+        with pytest.raises(ValidationError) as caught:
+            OverduePayments(**settings)
+        assert caught.value.field == field
+
+
+def test_renewal_reminders_come_a_calendar_month_before_the_end(
+    crm: CRM, clock: FixedClock
+) -> None:
+    first, _second = money_setup(crm)
+    rule = RenewalReminders()
+
+    assert tick(crm, clock, rule, datetime(2026, 2, 27, 12, tzinfo=UTC)).tasks_created == 0
+    # 31 March less a month is 28 February: reminded on the 28th.
+    report = tick(crm, clock, rule, datetime(2026, 2, 28, 12, tzinfo=UTC))
+    assert (report.tasks_created, report.messages_queued) == (1, 1)
+    assert tick(crm, clock, rule, datetime(2026, 2, 28, 12, tzinfo=UTC)).skipped == 2
+    assert tick(crm, clock, rule, NOW).skipped == 2  # later, the same term
+    assert tick(crm, clock, rule, datetime(2026, 4, 1, tzinfo=UTC)).skipped == 0  # ended
+
+    (task,) = stored_tasks(crm)
+    assert task.key == f"renewal_reminders:{first.id}:2026-03-31:task"
+    assert task.assignee == "li.na"
+    assert task.due_at == datetime(2026, 3, 31, 9, tzinfo=UTC)
+    (notice,) = delivered(crm)
+    assert notice.recipient == "li.na"
+    assert "HT-1" in notice.body
+    assert "2026-03-31" in notice.body
+
+    longer = tick(crm, clock, RenewalReminders(before=relativedelta(months=4)), NOW)
+    assert longer.tasks_created == 1  # HT-2, ending in June, is now in reach
+    assert [t.assignee for t in stored_tasks(crm)].count("wu") == 1
+
+    with pytest.raises(ValidationError) as caught:
+        RenewalReminders(before=relativedelta(months=-1))
+    assert caught.value.field == "before"
+    with pytest.raises(ValidationError) as caught:
+        RenewalReminders(before=30)  # type: ignore[arg-type]
+    assert caught.value.field == "before"
+
+
+# -- repurchase_reminders ------------------------------------------------------------------
+
+
+def order(customer: Customer, number: str, day: date, product: str = "A4 paper") -> Order:
+    return Order(
+        number=number,
+        customer_id=customer.id,
+        placed_at=datetime(day.year, day.month, day.day, 10, tzinfo=UTC),
+        total=cny("100.00"),
+        lines=[OrderLine(description=product, quantity=Decimal(1), unit_price=cny("100.00"))],
+        status="paid",
+    )
+
+
+def test_repurchase_reminders_follow_the_customers_rhythm(crm: CRM, clock: FixedClock) -> None:
+    staff_on_memory(crm)
+    regular = add_customer(crm, Customer.company("Regular", owner="li.na", phone="13812345678"))
+    seldom = add_customer(crm, Customer.company("Seldom", owner="li.na"))
+    with crm.session(actor="setup") as s:
+        # Every 30 days: next expected on 5 March, reminded from 26 February.
+        for i, day in enumerate((date(2025, 12, 5), date(2026, 1, 4), date(2026, 2, 3))):
+            s.orders.add(order(regular, f"R-{i}", day))
+        for i, day in enumerate((date(2026, 1, 10), date(2026, 2, 9))):
+            s.orders.add(order(seldom, f"S-{i}", day, "Toner"))
+    rule = RepurchaseReminders()
+
+    assert tick(crm, clock, rule, datetime(2026, 2, 25, 12, tzinfo=UTC)).tasks_created == 0
+    report = tick(crm, clock, rule, NOW)
+    assert (report.tasks_created, report.messages_queued) == (1, 1)
+    assert tick(crm, clock, rule, NOW).skipped == 2
+    assert tick(crm, clock, rule, NOW + timedelta(days=3)).skipped == 2
+    assert tick(crm, clock, rule, datetime(2026, 3, 13, tzinfo=UTC)).skipped == 0  # passed
+
+    (task,) = stored_tasks(crm)
+    assert task.key == f"repurchase_reminders:{regular.id}:2026-03-05:task"
+    assert task.assignee == "li.na"
+    (notice,) = delivered(crm)
+    assert notice.recipient == "li.na"
+    assert "A4 paper" in notice.body
+    assert "2026-02-03" in notice.body
+    assert "138****5678" in notice.body  # the log of a staff channel shows masked phones
+
+    # Two orders are a rhythm once min_orders says so: Seldom's next is 11 March.
+    report = tick(crm, clock, RepurchaseReminders(min_orders=2, notices=False), NOW + 3 * HOUR * 24)
+    assert (report.tasks_created, report.messages_queued) == (1, 0)
+    crm.automation.disable("repurchase_reminders")
+    assert crm.tick(datetime(2026, 4, 1, tzinfo=UTC)).rules == ()
+    with pytest.raises(ValidationError) as caught:
+        RepurchaseReminders(min_orders=1)
+    assert caught.value.field == "min_orders"
+
+
+# -- birthday_care -------------------------------------------------------------------------
+
+
+def test_birthday_care_greets_once_a_year(crm: CRM, clock: FixedClock) -> None:
+    staff_on_memory(crm)
+    today = add_customer(
+        crm,
+        Customer.person("Mei", owner="li.na", birthday=date(1990, 3, 2), email="mei@example.com"),
+    )
+    tomorrow = add_customer(crm, Customer.person("Jun", birthday=date(1992, 3, 3)))
+    add_customer(crm, Customer.person("Other", birthday=date(1992, 7, 3)))
+    rule = BirthdayCare(sender="Acme Care")
+
+    report = tick(crm, clock, rule, NOW)
+    # Without a customer channel the greeting is not sent (counted unaddressed); the task is.
+    assert (report.tasks_created, report.messages_queued, report.unaddressed) == (1, 0, 1)
+    crm.automation.customer_channel = "memory"
+    report = tick(crm, clock, rule, NOW)
+    assert (report.tasks_created, report.messages_queued, report.skipped) == (0, 1, 1)
+    assert tick(crm, clock, rule, NOW + 10 * HOUR).skipped == 2
+    assert totals(crm) == (1, 1)
+
+    (task,) = stored_tasks(crm)
+    assert task.key == f"birthday_care:{today.id}:2026:task"
+    assert task.assignee == "li.na"
+    assert task.kind == "birthday_care"
+    (greeting,) = delivered(crm)
+    assert greeting.key == f"birthday_care:{today.id}:2026:notice"
+    assert greeting.recipient == "mei@example.com"
+    assert greeting.subject == "Happy birthday, Mei!"
+    assert "Acme Care" in greeting.body
+
+    ahead = tick(crm, clock, BirthdayCare(days_ahead=1, greet=False), NOW)
+    assert (ahead.tasks_created, ahead.skipped) == (1, 1)
+    keys = {str(t.key) for t in stored_tasks(crm)}
+    assert f"birthday_care:{tomorrow.id}:2026:task" in keys
+    assert tick(crm, clock, rule, NOW.replace(year=2027)).tasks_created == 1  # a new year
+
+    crm.automation.disable("birthday_care")
+    assert crm.tick(NOW.replace(year=2028)).rules == ()
+    for settings, field in (({"days_ahead": 32}, "days_ahead"), ({"sender": " "}, "sender")):
+        with pytest.raises(ValidationError) as caught:
+            BirthdayCare(**settings)
+        assert caught.value.field == field
+
+
+def test_a_leap_day_birthday_is_kept_on_28_february_in_other_years(
+    crm: CRM, clock: FixedClock
+) -> None:
+    leap = add_customer(crm, Customer.person("Leap", birthday=date(1988, 2, 29)))
+    rule = BirthdayCare(greet=False)
+    assert tick(crm, clock, rule, datetime(2027, 2, 28, 8, tzinfo=UTC)).tasks_created == 1
+    assert tick(crm, clock, rule, datetime(2028, 2, 28, 8, tzinfo=UTC)).tasks_created == 0
+    assert tick(crm, clock, rule, datetime(2028, 2, 29, 8, tzinfo=UTC)).tasks_created == 1
+    assert [t.key for t in stored_tasks(crm)] == [
+        f"birthday_care:{leap.id}:2027:task",
+        f"birthday_care:{leap.id}:2028:task",
+    ]
+
+
+def test_the_time_zone_decides_whose_birthday_it_is(crm: CRM, clock: FixedClock) -> None:
+    add_customer(crm, Customer.person("Mei", birthday=date(1990, 3, 3)))
+    late = datetime(2026, 3, 2, 18, tzinfo=UTC)  # already 3 March in Shanghai
+    assert tick(crm, clock, BirthdayCare(greet=False), late).tasks_created == 0
+    shanghai = BirthdayCare(greet=False, timezone="Asia/Shanghai")
+    assert tick(crm, clock, shanghai, late).tasks_created == 1
+
+
+@given(st.dates(min_value=date(1901, 1, 1), max_value=date(2399, 12, 31)))
+def test_every_birthday_comes_round_exactly_once_a_year(born: date) -> None:
+    year = 2000 + born.toordinal() % 300  # a year to walk, leap or not
+    month_day = f"{born.month:02d}-{born.day:02d}"
+    days = [
+        date(year, 1, 1) + timedelta(days=i) for i in range(366 if calendar.isleap(year) else 365)
+    ]
+    celebrated = [day for day in days if month_day in birthdays_from(day)]
+    assert len(celebrated) == 1
+    (day,) = celebrated
+    assert day == birthdays_from(day)[month_day]
+    if (born.month, born.day) == (2, 29) and not calendar.isleap(year):
+        assert (day.month, day.day) == (2, 28)
+    else:
+        assert (day.month, day.day) == (born.month, born.day)
+
+
+@given(st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 12, 31)), st.integers(0, 31))
+def test_days_ahead_covers_each_day_of_the_window(today: date, ahead: int) -> None:
+    found = birthdays_from(today, ahead)
+    on = set(found.values())
+    assert on == {today + timedelta(days=i) for i in range(ahead + 1)}
+    assert all(today <= day <= today + timedelta(days=ahead) for day in found.values())
+
+
+# -- win_back ------------------------------------------------------------------------------
+
+
+def test_win_back_once_per_lapse(crm: CRM, clock: FixedClock) -> None:
+    staff_on_memory(crm)
+    crm.automation.customer_channel = "memory"
+    lapsed = add_customer(crm, Customer.person("Lapsed", owner="li.na", email="lapsed@example.com"))
+    add_customer(crm, Customer.person("Never bought", owner="li.na"))
+    loyal = add_customer(crm, Customer.person("Loyal", owner="li.na"))
+    with crm.session(actor="setup") as s:
+        s.orders.add(order(lapsed, "L-1", date(2025, 6, 1)))
+        s.orders.add(order(loyal, "Y-1", date(2026, 2, 1)))
+    rule = WinBack(offer="a free delivery", sender="Acme")
+
+    assert tick(crm, clock, rule, datetime(2025, 10, 1, tzinfo=UTC)).tasks_created == 0
+    report = tick(crm, clock, rule, NOW)  # 274 days without a word or a purchase
+    assert (report.tasks_created, report.messages_queued) == (1, 1)
+    assert tick(crm, clock, rule, NOW).skipped == 2
+    assert tick(crm, clock, rule, NOW + timedelta(days=30)).skipped == 2  # the same lapse
+
+    (task,) = stored_tasks(crm)
+    assert task.key == f"win_back:{lapsed.id}:2025-06-01:task"
+    assert task.assignee == "li.na"
+    assert "no interaction or purchase" in str(task.notes)
+    (notice,) = delivered(crm)
+    assert notice.recipient == "lapsed@example.com"
+    assert "a free delivery" in notice.body
+    assert notice.subject == "We miss you, Lapsed"
+
+    # Buying again ends the lapse; lapsing again later is a new occasion.
+    with crm.session(actor="setup") as s:
+        s.orders.add(order(lapsed, "L-2", date(2026, 3, 10)))
+    later = datetime(2026, 10, 1, tzinfo=UTC)
+    assert tick(crm, clock, rule, later).tasks_created == 2  # Lapsed again, and Loyal
+    assert f"win_back:{lapsed.id}:2026-03-10:task" in {t.key for t in stored_tasks(crm)}
+
+
+def test_win_back_policy_and_switch(crm: CRM, clock: FixedClock) -> None:
+    lapsed = add_customer(crm, Customer.person("Lapsed", owner="li.na"))
+    with crm.session(actor="setup") as s:
+        s.orders.add(order(lapsed, "L-1", date(2025, 6, 1)))
+        s.interactions.add(
+            Interaction(
+                customer_id=lapsed.id,
+                channel="phone",
+                occurred_at=datetime(2025, 8, 1, tzinfo=UTC),
+                summary="Not now",
+                recorded_by="li.na",
+            )
+        )
+    patient = WinBack(policy=ChurnPolicy(inactive_days=365))
+    assert tick(crm, clock, patient, NOW).tasks_created == 0
+    report = tick(crm, clock, WinBack(notices=False), NOW)
+    assert (report.tasks_created, report.messages_queued) == (1, 0)
+    crm.automation.disable("win_back")
+    assert crm.tick(NOW + timedelta(days=400)).rules == ()
+    with pytest.raises(ValidationError) as caught:
+        WinBack(policy={"inactive_days": 10})  # type: ignore[arg-type]
+    assert caught.value.field == "policy"
+
+
+# -- the modules ---------------------------------------------------------------------------
+
+
+def test_the_modules_list_their_rules_by_name() -> None:
+    assert [rule.name for rule in service.RULES] == ["sla_alerts"]
+    assert [rule.name for rule in payments.RULES] == ["overdue_payments", "renewal_reminders"]
+    assert [rule.name for rule in care.RULES] == [
+        "repurchase_reminders",
+        "birthday_care",
+        "win_back",
+    ]
+    for rule in (*service.RULES, *payments.RULES, *care.RULES):
+        assert isinstance(rule, AutomationRule)
+        assert "**Keys**" in str(rule.__doc__)
+
+
+def test_keys_stay_within_the_limit_for_the_longest_ids() -> None:
+    longest = "x" * 64
+    for key in (
+        f"sla_alerts:{longest}:resolution:breached:escalation",
+        f"overdue_payments:{longest}:2026-03-01:notice",
+        f"renewal_reminders:{longest}:2026-03-31:notice",
+        f"repurchase_reminders:{longest}:2026-03-05:notice",
+        f"birthday_care:{longest}:2026:notice",
+        f"win_back:{longest}:2026-03-10:notice",
+    ):
+        assert len(key) <= KEY_LENGTH
+        Notice(key=key, template="win_back", values={}, to=Customer.person("A"))
