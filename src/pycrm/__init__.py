@@ -6,6 +6,16 @@ documentation names them (``pycrm.testing``, ``pycrm.storage``).
 
 from pycrm import rfm as rfm
 from pycrm.access import Actor, RetentionPolicy, Role, Scope
+from pycrm.automation import (
+    Automation,
+    AutomationRule,
+    Notice,
+    RuleBatch,
+    RuleReport,
+    Staff,
+    TickContext,
+    TickReport,
+)
 from pycrm.clock import Clock, FixedClock, SystemClock
 from pycrm.contracts import (
     ApprovalPolicy,
@@ -212,6 +222,7 @@ from pycrm.pipeline import grade as grade_lead
 from pycrm.pipeline import start as start_stage
 from pycrm.pipeline import train as train_win_model
 from pycrm.plugins import ENTRY_POINT_GROUP, PluginLoadError, hookimpl, hookspec
+from pycrm.query import OneOf, Range
 from pycrm.rates import load_rates
 from pycrm.regrade import RegradeReport
 from pycrm.repository import Repository
@@ -289,6 +300,8 @@ __all__ = [
     "Attachment",
     "AuditEntry",
     "AuditLog",
+    "Automation",
+    "AutomationRule",
     "BusinessCalendar",
     "CalendarDefinition",
     "CapturedLead",
@@ -368,8 +381,10 @@ __all__ = [
     "Money",
     "MovedRecords",
     "NotFound",
+    "Notice",
     "Notification",
     "NotificationChannel",
+    "OneOf",
     "Opportunity",
     "Order",
     "OrderLine",
@@ -389,6 +404,7 @@ __all__ = [
     "PycrmError",
     "QualityIssue",
     "QualityReport",
+    "Range",
     "Receipt",
     "RecordedEngagement",
     "RegradeReport",
@@ -405,6 +421,8 @@ __all__ = [
     "RfmTable",
     "Role",
     "RowError",
+    "RuleBatch",
+    "RuleReport",
     "Satisfaction",
     "Scope",
     "ScoreContribution",
@@ -426,6 +444,7 @@ __all__ = [
     "SmtpChannel",
     "SmtpSecurity",
     "SqlStore",
+    "Staff",
     "Stage",
     "StageEvent",
     "StageGuard",
@@ -442,6 +461,8 @@ __all__ = [
     "TaskStatus",
     "TeamSupervisor",
     "TemplateText",
+    "TickContext",
+    "TickReport",
     "Ticket",
     "TicketPriority",
     "TicketSla",
