@@ -10,10 +10,10 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from pycrm.automation.rules import follow_ups, pipeline
+from pycrm.automation.rules import activity, follow_ups, pipeline
 from pycrm.plugins import hookimpl
 
-RULE_MODULES: tuple[ModuleType, ...] = (follow_ups, pipeline)
+RULE_MODULES: tuple[ModuleType, ...] = (follow_ups, pipeline, activity)
 
 
 @hookimpl(tryfirst=True)
