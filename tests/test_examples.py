@@ -274,3 +274,18 @@ print("content:", json.dumps(first["text"]["content"]))
     assert "Phone: 138****5678" in out
     assert "13812345678" not in out
     assert "refused: channel 'wecom': WeCom bot refused: 93000 bad key" in out
+
+
+def test_cron_host(tmp_path: Path) -> None:
+    out = run_python([str(EXAMPLES / "cron_host.py")], cwd=tmp_path)
+    first, second = (line for line in out.splitlines() if line.startswith("["))
+    assert first.startswith("[08:00] tick: 2 tasks, 4 messages, 0 already there")
+    assert "sent 4" in first
+    assert "mail to wang.fang@acme.example: Follow-up due: Acme Tools" in out
+    assert "mail to li.lei@acme.example: Escalation: Spindle retrofit" in out
+    assert "mail to wang.fang@acme.example: Daily activity report: wang.fang (2026-03-01)" in out
+    assert second.startswith("[08:01] tick: 0 tasks, 0 messages, 6 already there")
+    assert "claimed 0, sent 0" in second
+    assert "sent in all: 4" in out
+    assert out.rstrip().endswith("cron_host: ok")
+    assert list(tmp_path.iterdir()) == []
