@@ -6,6 +6,7 @@ documentation names them (``pycrm.testing``, ``pycrm.storage``).
 
 from pycrm import rfm as rfm
 from pycrm.access import Actor, RetentionPolicy, Role, Scope
+from pycrm.analytics import Aggregation, Count, CountDistinct, Max, Min, Sum
 from pycrm.automation import (
     Automation,
     AutomationRule,
@@ -293,6 +294,7 @@ __all__ = [
     "WEBHOOK_SIGNATURE_HEADER",
     "Actor",
     "AgentTurn",
+    "Aggregation",
     "AlreadyExists",
     "ApprovalPolicy",
     "AssignmentRules",
@@ -317,6 +319,8 @@ __all__ = [
     "Contract",
     "ContractNumbering",
     "ContractStatus",
+    "Count",
+    "CountDistinct",
     "CsvRowChannel",
     "Customer",
     "CustomerFacts",
@@ -373,11 +377,13 @@ __all__ = [
     "LeadGrading",
     "LifecycleStatus",
     "LogChannel",
+    "Max",
     "MemoryChannel",
     "MemoryStore",
     "MergeLog",
     "MessageTemplate",
     "MessageTemplates",
+    "Min",
     "Money",
     "MovedRecords",
     "NotFound",
@@ -455,6 +461,7 @@ __all__ = [
     "StageVisit",
     "Store",
     "StoredExchangeRate",
+    "Sum",
     "SystemClock",
     "Tables",
     "Task",

@@ -14,6 +14,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from pycrm.access.scope import Scope
+from pycrm.analytics.aggregate import Aggregation
+from pycrm.analytics.checking import checked
 from pycrm.contracts import Contract, ContractNumbering, Receipt, next_number
 from pycrm.customers import CustomerRepository, rule_of
 from pycrm.domain import (
@@ -376,6 +378,14 @@ class Session:
     def now(self) -> datetime:
         """The CRM clock's current time (UTC)."""
         return self._crm.clock.now()
+
+    def aggregate(self, aggregation: Aggregation) -> list[tuple[Any, ...]]:
+        """The rows of ``aggregation``: its group keys then its measures, one row per group
+        in group order (or one row without ``group_by``), over the records this session's
+        actor may see, uncommitted changes included. One ``GROUP BY`` query on SQL stores,
+        the same rows on the memory store; see :class:`pycrm.analytics.Aggregation`."""
+        self._check_open()
+        return self._analytics.aggregate(checked(self, aggregation))
 
     def _table(self, entity_type: str) -> EntityTable[Any]:
         """``entity_type``'s table as this session's actor sees it."""

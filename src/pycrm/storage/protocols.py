@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from pycrm.access.scope import Scope
+from pycrm.analytics.aggregate import Aggregation
 from pycrm.domain import AuditEntry, Customer, Entity
 from pycrm.grading.candidates import GradeCandidate
 from pycrm.grading.churn import ChurnPolicy, ChurnSignals
@@ -153,6 +154,12 @@ class Analytics(Protocol):
         risk under ``policy``. The caller words each risk with
         :func:`pycrm.grading.churn.assess`, which also drops any customer a store let
         through that is not at risk; a store must never leave one out."""
+        ...
+
+    def aggregate(self, aggregation: Aggregation) -> list[tuple[Any, ...]]:
+        """The rows of ``aggregation`` (its filters already checked by the session): group
+        keys then measures, one row per group in group order (``None`` first), or one row
+        without ``group_by``. Enum values as their text, sums of whole numbers as ``int``."""
         ...
 
     def rfm(self, *, as_of: datetime, bins: int, currency: str | None) -> RfmTable:

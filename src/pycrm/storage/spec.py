@@ -49,7 +49,9 @@ def _names(value: Iterable[str]) -> frozenset[str]:
 @attrs.frozen
 class EntitySpec:
     """``filters``: fields (or properties) ``list``/``count`` accept for equality (and for
-    :class:`pycrm.OneOf`); ``ranges``: ordered fields they accept a :class:`pycrm.Range` on.
+    :class:`pycrm.OneOf`); ``ranges``: ordered fields they accept a :class:`pycrm.Range` on;
+    ``values``: further columns aggregations may group by (amounts, currencies);
+    ``summable``: the numeric ones among all these, which a ``Sum`` may add up.
     ``unique``: fields no two stored entities may share (``None`` excepted). ``references``:
     field -> entity type it points at (checked on add and update). ``derived``: for filters
     on properties rather than fields, property -> check ``(value, name) -> value`` giving the
@@ -63,6 +65,8 @@ class EntitySpec:
     references: Mapping[str, str] = attrs.field(factory=dict)
     derived: Mapping[str, Callable[[Any, str], Any]] = attrs.field(factory=dict)
     ranges: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
+    values: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
+    summable: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
 
     def __attrs_post_init__(self) -> None:
         # Every type's bookkeeping times are ordered; SQL keeps them in columns of their own.
@@ -98,6 +102,8 @@ SPECS: tuple[EntitySpec, ...] = (
         unique=("member_id",),
         derived={"birth_month_day": check_month_day},
         ranges={"birthday", "captured_at", "birth_month_day"},
+        values={"gender", "employees", "yearly_revenue_amount", "yearly_revenue_currency"},
+        summable={"employees", "yearly_revenue_amount"},
     ),
     EntitySpec(
         "contact",
@@ -132,6 +138,8 @@ SPECS: tuple[EntitySpec, ...] = (
         unique=("number",),
         references={"customer_id": "customer"},
         ranges={"placed_at"},
+        values={"total_amount", "total_currency"},
+        summable={"total_amount"},
     ),
     EntitySpec(
         "opportunity",
@@ -154,6 +162,8 @@ SPECS: tuple[EntitySpec, ...] = (
         references={"customer_id": "customer"},
         derived={"assigned_on": conv.check_date, "is_open": conv.check_bool},
         ranges={"assigned_on", "expected_close"},
+        values={"amount", "currency", "source_channel", "assigned_at"},
+        summable={"amount"},
     ),
     EntitySpec(
         "contract",
@@ -174,6 +184,8 @@ SPECS: tuple[EntitySpec, ...] = (
         unique=("number",),
         references={"customer_id": "customer", "opportunity_id": "opportunity"},
         ranges={"start_on", "end_on", "signed_on"},
+        values={"amount", "currency"},
+        summable={"amount"},
     ),
     EntitySpec(
         "rep_assignment",
@@ -212,6 +224,8 @@ SPECS: tuple[EntitySpec, ...] = (
         frozenset({"contract_id", "customer_id"}),
         references={"contract_id": "contract", "customer_id": "customer"},
         ranges={"received_at"},
+        values={"amount", "currency", "method"},
+        summable={"amount"},
     ),
     EntitySpec(
         "points_entry",
@@ -222,6 +236,8 @@ SPECS: tuple[EntitySpec, ...] = (
         unique=("source",),
         references={"customer_id": "customer", "order_id": "order"},
         ranges={"occurred_at", "expires_at"},
+        values={"points"},
+        summable={"points"},
     ),
     EntitySpec(
         "customer_grade",
@@ -256,6 +272,8 @@ SPECS: tuple[EntitySpec, ...] = (
         references={"customer_id": "customer", "contact_id": "contact"},
         derived={"is_open": conv.check_bool},
         ranges={"opened_at", "resolved_at"},
+        values={"satisfaction_score", "first_response_at", "rated_at"},
+        summable={"satisfaction_score"},
     ),
     EntitySpec(
         "agent_turn",

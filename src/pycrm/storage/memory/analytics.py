@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pycrm.access.scope import Scope
+from pycrm.analytics.aggregate import Aggregation
 from pycrm.domain import Customer, Interaction, Order
 from pycrm.grading.candidates import GradeCandidate
 from pycrm.grading.churn import ChurnPolicy, ChurnSignals, assess, signals_of
@@ -20,6 +21,7 @@ from pycrm.grading.expr import Expr, Ref
 from pycrm.grading.grades import CustomerGrade
 from pycrm.grading.loyalty import PointsEntry
 from pycrm.grading.rfm import RfmTable, score
+from pycrm.storage.memory.aggregate import aggregate
 
 if TYPE_CHECKING:
     from pycrm.storage.memory.store import MemoryTransaction
@@ -137,6 +139,12 @@ class MemoryAnalytics:
                 if len(found) == limit:
                     break
         return found
+
+    def aggregate(self, aggregation: Aggregation) -> list[tuple[Any, ...]]:
+        table = self._tx.table(aggregation.entity)
+        if self._scope is not None:
+            table = table.within(self._scope)
+        return aggregate(table, self._tx.table(Customer.ENTITY_TYPE), aggregation)
 
     def rfm(self, *, as_of: datetime, bins: int, currency: str | None) -> RfmTable:
         orders: list[Order] = self._tx.table(Order.ENTITY_TYPE)._visible()

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from pycrm.access.scope import Scope
+from pycrm.analytics.aggregate import Aggregation
 from pycrm.domain import Customer
 from pycrm.grading.candidates import GradeCandidate
 from pycrm.grading.churn import ChurnPolicy, ChurnSignals
@@ -18,6 +19,7 @@ from pycrm.grading.expr import Expr, Ref
 from pycrm.grading.grades import CustomerGrade
 from pycrm.grading.rfm import RfmTable
 from pycrm.storage.sqlalchemy.access import customer_condition
+from pycrm.storage.sqlalchemy.aggregate import aggregate
 from pycrm.storage.sqlalchemy.repository import SqlEntityTable
 from pycrm.storage.sqlalchemy.rfm import rfm
 from pycrm.storage.sqlalchemy.rules import RuleCompiler
@@ -142,6 +144,11 @@ class SqlAnalytics:
             ChurnSignals(cid, seen, bought, int(n), int(total) - int(n))
             for cid, seen, bought, n, total in rows
         ]
+
+    def aggregate(self, aggregation: Aggregation) -> list[tuple[Any, ...]]:
+        return aggregate(
+            self._conn, self._table(aggregation.entity), self._base_table("customer"), aggregation
+        )
 
     def rfm(self, *, as_of: datetime, bins: int, currency: str | None) -> RfmTable:
         where = []
