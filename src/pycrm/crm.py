@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import datetime
+from collections.abc import Collection, Iterable, Mapping
+from datetime import datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,7 @@ from pycrm.notify import MessageTemplate, MessageTemplates, NotificationChannel
 from pycrm.notify import builtin as builtin_notify
 from pycrm.outbox.dispatcher import DispatchReport
 from pycrm.outbox.dispatcher import dispatch as dispatch_outbox
+from pycrm.outbox.message import OutboxStatus
 from pycrm.outbox.policy import DeliveryPolicy
 from pycrm.pipeline import AssignmentRules, Lead, LeadGrading, Opportunity, StageMachine
 from pycrm.pipeline import builtin as builtin_pipelines
@@ -245,6 +246,20 @@ class CRM:
         from pycrm.audit_retention import export_audit
 
         return export_audit(self, out, since=since, format=format)
+
+    def purge_outbox(
+        self,
+        *,
+        older_than: datetime | timedelta | None = None,
+        statuses: Collection[OutboxStatus | str] = ("sent", "dead"),
+        actor: str = "system",
+    ) -> int:
+        """Delete the outbox messages in ``statuses`` (``sent``, ``dead``) last changed before
+        ``older_than`` (a moment, or an age; default: 90 days); returns how many. A purged
+        message's key no longer deduplicates. See :mod:`pycrm.outbox.retention`."""
+        from pycrm.outbox.retention import purge_outbox
+
+        return purge_outbox(self, older_than=older_than, statuses=statuses, actor=actor)
 
     def rfm(
         self,

@@ -20,7 +20,7 @@ from pycrm.grading.churn import ChurnPolicy, ChurnSignals
 from pycrm.grading.evaluate import RuleContext
 from pycrm.grading.expr import Expr
 from pycrm.grading.rfm import RfmTable
-from pycrm.outbox.message import OutboxMessage
+from pycrm.outbox.message import OutboxMessage, OutboxStatus
 
 E = TypeVar("E", bound=Entity)
 
@@ -188,6 +188,12 @@ class OutboxQueue(Protocol):
         oldest due first, for ``worker``: each gets ``claim`` and ``claimed_until = now +
         lease``, one more attempt and a new version, as :func:`pycrm.outbox.policy.claimed`
         describes. Two transactions claiming at once never get the same message."""
+        ...
+
+    def purge(self, *, before: datetime, statuses: Collection[OutboxStatus]) -> int:
+        """Delete the messages in ``statuses`` whose ``updated_at`` is before ``before``,
+        set-based, in this transaction; returns how many. Only final statuses (``sent``,
+        ``dead``) may be named: any other raises ``ValidationError("statuses")``."""
         ...
 
 

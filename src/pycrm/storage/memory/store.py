@@ -18,8 +18,9 @@ import attrs
 from pycrm.access.scope import Scope
 from pycrm.domain import AuditEntry
 from pycrm.errors import AlreadyExists, ConcurrencyConflict, ConfigurationError, SessionClosed
-from pycrm.outbox.message import OutboxMessage
+from pycrm.outbox.message import OutboxMessage, OutboxStatus
 from pycrm.outbox.policy import claimed, is_due
+from pycrm.outbox.retention import purgeable_statuses
 from pycrm.query import OneOf, Range
 from pycrm.storage.memory.analytics import MemoryAnalytics
 from pycrm.storage.protocols import E
@@ -80,7 +81,7 @@ class MemoryTransaction:
     @property
     def outbox(self) -> MemoryOutboxQueue:
         self._check_open()
-        return MemoryOutboxQueue(self._store)
+        return MemoryOutboxQueue(self)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._callbacks.append(callback)
@@ -108,11 +109,18 @@ class MemoryTransaction:
 
 
 class MemoryOutboxQueue:
-    """Outbox claims on the memory store: taken at once under the store's lock (a claim is
-    its own unit of work, whatever the transaction it is made in does afterwards)."""
+    """Outbox claims and purges on the memory store.
 
-    def __init__(self, store: MemoryStore) -> None:
-        self._store = store
+    A claim is taken at once under the store's lock: it is its own unit of work, whatever the
+    transaction it is made in does afterwards. A purge is part of its transaction: the
+    messages are deleted in the transaction's overlay (read under the lock), so a rollback
+    keeps them, and a commit after another transaction changed one of them (a dead message
+    retried meanwhile, another purge) fails with ``ConcurrencyConflict`` as any stale write.
+    """
+
+    def __init__(self, tx: MemoryTransaction) -> None:
+        self._tx = tx
+        self._store = tx._store
 
     def claim(
         self, *, worker: str, claim: str, now: datetime, lease: timedelta, limit: int
@@ -127,6 +135,19 @@ class MemoryOutboxQueue:
             for message in taken:
                 rows[message.id] = message
         return taken
+
+    def purge(self, *, before: datetime, statuses: Collection[OutboxStatus]) -> int:
+        wanted = purgeable_statuses(statuses)
+        table = self._tx.table(OutboxMessage.ENTITY_TYPE)
+        with self._store._lock:
+            doomed = [
+                m
+                for m in table._visible()
+                if m.status in wanted and m.updated_at is not None and m.updated_at < before
+            ]
+        for message in doomed:
+            table.delete(message.id, message.version)
+        return len(doomed)
 
 
 class MemoryTable(Generic[E]):

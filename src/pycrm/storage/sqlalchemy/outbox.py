@@ -8,10 +8,14 @@ matches and is left out. SQLite serialises writers and has no row locks, so ther
 is one ``UPDATE`` whose subquery picks the rows: a transaction that read first and wrote
 second could find its snapshot stale and fail with "database is locked" instead of waiting
 its turn. The rows this round claimed are then read back by their claim token.
+
+A purge is one ``DELETE`` of the final messages last changed before the cut-off; its rows
+are ones no dispatcher claims, so it takes no part in the claiming above.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,11 +23,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from pycrm.outbox.message import OutboxMessage, OutboxStatus
+from pycrm.outbox.retention import purgeable_statuses
 from pycrm.storage.sqlalchemy.repository import TableSet
 
 
 class SqlOutboxQueue:
-    """The outbox claims of one SQL transaction."""
+    """The outbox claims and purges of one SQL transaction."""
 
     def __init__(self, connection: Connection, tables: TableSet) -> None:
         self._conn = connection
@@ -63,3 +68,11 @@ class SqlOutboxQueue:
             sa.select(t).where(t.c.claim == claim).order_by(t.c.next_attempt_at, t.c.id)
         ).mappings()
         return [self._from_row(row) for row in rows]
+
+    def purge(self, *, before: datetime, statuses: Collection[OutboxStatus]) -> int:
+        t = self._table
+        values = sorted(status.value for status in purgeable_statuses(statuses))
+        statement = t.delete().where(
+            t.c.status.in_(values), t.c.updated_at < sa.literal(before, t.c.updated_at.type)
+        )
+        return int(self._conn.execute(statement).rowcount)
