@@ -6,6 +6,7 @@
 contacts, orders and interactions in and out as CSV;
 ``pycrm audit purge --db URL`` deletes audit entries past the retention policy and
 ``pycrm audit export OUT --db URL`` writes the audit log as CSV or JSON lines;
+``pycrm outbox purge --db URL`` deletes sent and dead outbox messages past their retention;
 ``pycrm db upgrade URL`` / ``pycrm db current URL`` run and inspect pycrm's migrations on a
 database a host manages. CRMs opened here load the ``pycrm`` entry-point plugins, reporting a
 broken plugin as a warning instead of failing.
@@ -475,6 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
     rfm.set_defaults(handler=run_rfm)
     _add_import_export(commands)
     _add_audit(commands)
+    _add_outbox(commands)
     _add_dispatch(commands)
     _add_tick(commands)
     return parser
@@ -713,6 +715,64 @@ def _add_audit(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     export.add_argument("--format", choices=FORMATS, default="csv", help="default: %(default)s")
     export.set_defaults(handler=run_audit_export)
+
+
+# -- outbox --------------------------------------------------------------------------------
+
+
+def run_outbox_purge(args: argparse.Namespace) -> int:
+    """``pycrm outbox purge``: delete sent and dead messages older than the retention."""
+    from datetime import timedelta
+
+    statuses = tuple(dict.fromkeys(args.status or ("sent", "dead")))
+    try:
+        with open_crm(args.db, plugins=args.plugins) as crm:
+            count = crm.purge_outbox(
+                older_than=timedelta(days=args.keep_days),
+                statuses=statuses,
+                actor="pycrm outbox purge",
+            )
+    except _database_errors() as exc:
+        raise CommandFailed(f"cannot purge the outbox of {_display_url(args.db)}: {exc}") from exc
+    _write(
+        sys.stdout,
+        f"purged {count:,} {' and '.join(statuses)} outbox messages "
+        f"older than {args.keep_days} days\n",
+    )
+    return 0
+
+
+def _add_outbox(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from pycrm.outbox.retention import DEFAULT_KEEP_DAYS, PURGEABLE
+
+    outbox = commands.add_parser("outbox", help="maintain the notification outbox")
+    actions = outbox.add_subparsers(dest="action", required=True, metavar="ACTION")
+    purge = actions.add_parser(
+        "purge",
+        help="delete sent and dead messages past their retention",
+        description=(
+            "Delete the outbox messages in the given statuses (default: sent and dead) last "
+            "changed more than --keep-days days ago, in one statement. Pending and sending "
+            "messages are never purged. A purged message's key no longer deduplicates: an "
+            "occasion still open when its message is purged is notified again, so keep "
+            "messages longer than the occasions they announce stay open."
+        ),
+    )
+    purge.add_argument("--db", required=True, help="SQLAlchemy database URL")
+    purge.add_argument(
+        "--keep-days",
+        type=_positive_int,
+        default=DEFAULT_KEEP_DAYS,
+        help="keep messages this many days (default: %(default)s)",
+    )
+    purge.add_argument(
+        "--status",
+        action="append",
+        choices=[status.value for status in PURGEABLE],
+        default=None,
+        help="purge messages in this status (repeat for both; default: sent and dead)",
+    )
+    purge.set_defaults(handler=run_outbox_purge)
 
 
 def _configure_logging(verbose: bool) -> None:
