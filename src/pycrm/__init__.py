@@ -6,7 +6,20 @@ documentation names them (``pycrm.testing``, ``pycrm.storage``).
 
 from pycrm import rfm as rfm
 from pycrm.access import Actor, RetentionPolicy, Role, Scope
-from pycrm.analytics import Aggregation, Count, CountDistinct, Max, Min, Sum
+from pycrm.analytics import (
+    Aggregation,
+    Count,
+    CountDistinct,
+    Max,
+    Metric,
+    Min,
+    Period,
+    PeriodKind,
+    ReportDefinition,
+    Reports,
+    ReportTable,
+    Sum,
+)
 from pycrm.automation import (
     Automation,
     AutomationRule,
@@ -383,6 +396,7 @@ __all__ = [
     "MergeLog",
     "MessageTemplate",
     "MessageTemplates",
+    "Metric",
     "Min",
     "Money",
     "MovedRecords",
@@ -401,6 +415,8 @@ __all__ = [
     "Page",
     "PaymentMethod",
     "PaymentPlan",
+    "Period",
+    "PeriodKind",
     "PermissionDenied",
     "PluginError",
     "PluginLoadError",
@@ -418,6 +434,9 @@ __all__ = [
     "Rep",
     "RepAssignment",
     "RepeatComplaint",
+    "ReportDefinition",
+    "ReportTable",
+    "Reports",
     "Repository",
     "RequestStatus",
     "Resolution",

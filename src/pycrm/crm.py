@@ -11,6 +11,10 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from pycrm.access import Actor, RetentionPolicy, Scope, builtin_scope, check_scope
+from pycrm.analytics import builtin as builtin_reports
+from pycrm.analytics.catalogue import Reports
+from pycrm.analytics.period import Period, PeriodKind
+from pycrm.analytics.table import ReportTable
 from pycrm.automation import Automation, TickReport
 from pycrm.automation import builtin as builtin_automation
 from pycrm.clock import Clock, SystemClock
@@ -90,6 +94,7 @@ class CRM:
         self.plugins.register(builtin_intake, name="pycrm.intake")
         self.plugins.register(builtin_notify, name="pycrm.notify")
         self.plugins.register(builtin_automation, name="pycrm.automation")
+        self.plugins.register(builtin_reports, name="pycrm.reports")
         register_plugins(self.plugins, plugins)
         self.plugin_errors: list[PluginLoadError] = (
             load_entrypoint_plugins(self.plugins) if load_entrypoints else []
@@ -110,6 +115,9 @@ class CRM:
         self.automation = Automation()
         """The rules :meth:`tick` runs, their switches, and the channels their notices use."""
         self.plugins.hook.pycrm_automation_rules(register=self.automation.register)
+        self.reports = Reports()
+        """The reports :meth:`report` builds and the metrics the diagnosis compares."""
+        self.plugins.hook.pycrm_reports(register=self.reports.register)
         self.sla_policies = default_policies() if sla_policies is None else sla_policies
         self.identity: IdentityHasher = identity_hasher(identity_key)
         """The keyed hasher customers are matched by: ``identity_key``, else
@@ -344,6 +352,29 @@ class CRM:
             )
         finally:
             counter.close()
+
+    def report(
+        self,
+        name: str,
+        period: Period | str | None = None,
+        *,
+        tz: str = "UTC",
+        actor: Actor | str = "system",
+    ) -> ReportTable[Any]:
+        """Build report ``name`` (one of :attr:`reports`) for ``period``: a
+        :class:`pycrm.Period` or its text (``"2026-11"``, ``"2026-Q4"``, read in ``tz``);
+        by default the last full month before the clock's now. Read in a session of its own
+        as ``actor``, so an :class:`pycrm.Actor` sees the figures of their records only."""
+        definition = self.reports[name]
+        if period is None:
+            current = Period.containing(PeriodKind.MONTH, self.clock.now(), tz)
+            period = current.previous()
+        elif isinstance(period, str):
+            period = Period.parse(period, tz)
+        elif not isinstance(period, Period):
+            raise ValidationError("period", f"expected a Period or text, got {period!r}")
+        with self.session(actor=actor) as session:
+            return definition.build(session, period)
 
     def reencrypt(self, *, batch_size: int = 1000) -> int:
         """Encrypt every personal value not yet under the current encryption key: after

@@ -239,6 +239,20 @@ class HookSpecs:
         already taken, without ``replace=True``, is an error.
         """
 
+    @hookspec
+    def pycrm_reports(self, register: Callable[..., None]) -> None:
+        """Called once at startup so a plugin can add or replace reports and metrics.
+
+        :param register: call it as ``register(item)`` with each
+            :class:`pycrm.ReportDefinition` (a named report built for a period) or
+            :class:`pycrm.Metric` (one figure per period, which the period-over-period
+            diagnosis compares), or ``register(item, replace=True)`` to replace one of the
+            same name.
+
+        All implementations run; the built-in reports are registered first. A name already
+        taken, without ``replace=True``, is an error.
+        """
+
     @hookspec(firstresult=True)
     def pycrm_recipient(self, person: Staff | Customer, channel: str, crm: CRM) -> str | None:
         """Called when an automation notice is queued, to find the address it goes to.
