@@ -10,10 +10,17 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from pycrm.automation.rules import activity, follow_ups, pipeline
+from pycrm.automation.rules import activity, care, follow_ups, payments, pipeline, service
 from pycrm.plugins import hookimpl
 
-RULE_MODULES: tuple[ModuleType, ...] = (follow_ups, pipeline, activity)
+RULE_MODULES: tuple[ModuleType, ...] = (
+    follow_ups,
+    pipeline,
+    service,
+    payments,
+    care,
+    activity,
+)
 
 
 @hookimpl(tryfirst=True)
