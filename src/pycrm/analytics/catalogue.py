@@ -53,16 +53,22 @@ class ReportDefinition:
     description: str = attrs.field(default="", converter=conv.optional_text(2000))
 
 
+MetricValue = Decimal | None | Mapping[str, Decimal | None]
+"""What a metric computes: one figure, ``None`` (nothing to measure), or a family of figures
+by key (one per pipeline stage, per service group)."""
+
+
 @attrs.frozen(kw_only=True)
 class Metric:
     """One figure per period: ``compute(session, period)`` returns it (``None`` when the
-    period has nothing to measure, e.g. a conversion rate without leads). ``better`` says
-    which way is good (``"up"`` for a conversion rate, ``"down"`` for a resolution time);
-    ``unit`` is how to show it (``"%"``, ``"h"``, a currency)."""
+    period has nothing to measure, e.g. a conversion rate without leads), or a mapping of
+    figures by key for a family (days spent in each stage). ``better`` says which way is good
+    (``"up"`` for a conversion rate, ``"down"`` for a resolution time); ``unit`` is how to
+    show it (``"%"``, ``"h"``, a currency)."""
 
     name: str = attrs.field(converter=_key)
     title: str = attrs.field(converter=conv.text(200))
-    compute: Callable[[Session, Period], Decimal | None] = attrs.field(converter=_callable)
+    compute: Callable[[Session, Period], MetricValue] = attrs.field(converter=_callable)
     better: str = attrs.field(default="up", converter=_better)
     unit: str = attrs.field(default="", converter=conv.optional_text(20))
 
