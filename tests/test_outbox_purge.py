@@ -11,6 +11,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pycrm import (
     CRM,
@@ -23,7 +25,12 @@ from pycrm import (
 )
 from pycrm.audit_retention import audit_entries
 from pycrm.cli import main
-from pycrm.outbox.retention import DEFAULT_KEEP_DAYS
+from pycrm.outbox.retention import (
+    DEFAULT_KEEP_DAYS,
+    PURGEABLE,
+    purge_cutoff,
+    purgeable_statuses,
+)
 from pycrm.storage import Store
 from pycrm.storage.units import own_transaction
 from pycrm.testing import RecordingChannel
@@ -150,6 +157,40 @@ def test_a_cutoff_can_be_a_moment(history: CRM) -> None:
     assert history.purge_outbox(older_than=(START + 101 * DAY).astimezone(shanghai)) == 3
 
 
+moments = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.timezones()
+)
+
+
+@given(now=moments, age=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=9000)))
+def test_an_age_counts_back_from_now(now: datetime, age: timedelta) -> None:
+    assert purge_cutoff(age, now) == now - age
+    assert purge_cutoff(None, now) == now - DEFAULT_KEEP_DAYS * DAY
+
+
+@given(now=moments, moment=moments)
+def test_a_moment_is_its_own_cutoff_unless_it_is_later_than_now(
+    now: datetime, moment: datetime
+) -> None:
+    if moment <= now:
+        assert purge_cutoff(moment, now) == moment
+    else:
+        with pytest.raises(ValidationError) as caught:
+            purge_cutoff(moment, now)
+        assert caught.value.field == "older_than"
+
+
+@given(st.lists(st.sampled_from([*OutboxStatus, "sent", "dead", "pending", "lost"])))
+def test_only_a_non_empty_set_of_final_statuses_is_purgeable(chosen: list[object]) -> None:
+    names = {str(getattr(s, "value", s)) for s in chosen}
+    if names and names <= {s.value for s in PURGEABLE}:
+        assert {s.value for s in purgeable_statuses(chosen)} == names
+    else:
+        with pytest.raises(ValidationError) as caught:
+            purgeable_statuses(chosen)
+        assert caught.value.field == "statuses"
+
+
 @pytest.mark.parametrize(
     ("arguments", "field"),
     [
@@ -223,7 +264,8 @@ def run(*argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def test_the_outbox_purge_command(tmp_path: Path) -> None:
+def test_the_outbox_purge_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYCRM_IDENTITY_KEY", KEY)  # the command's CRM hashes with it too
     url = f"sqlite:///{tmp_path / 'crm.db'}"
     # Long ago, so the command's clock (today's) finds these older than any retention.
     clock = FixedClock(datetime(2020, 1, 6, 9, 0, tzinfo=timezone.utc))
