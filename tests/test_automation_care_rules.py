@@ -42,7 +42,7 @@ from pycrm.automation.report import RuleReport
 from pycrm.automation.rule import AutomationRule
 from pycrm.automation.rules import care, payments, service
 from pycrm.automation.rules.care import BirthdayCare, RepurchaseReminders, WinBack, birthdays_from
-from pycrm.automation.rules.payments import OverduePayments, RenewalReminders
+from pycrm.automation.rules.payments import OverduePayments, RenewalReminders, renewal_window
 from pycrm.automation.rules.service import SlaAlerts
 from pycrm.notify.channel import Notification
 from pycrm.service.policy import default_policies
@@ -367,6 +367,26 @@ def test_renewal_reminders_come_a_calendar_month_before_the_end(
     with pytest.raises(ValidationError) as caught:
         RenewalReminders(before=30)  # type: ignore[arg-type]
     assert caught.value.field == "before"
+
+
+@given(
+    st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 12, 31)),
+    st.integers(0, 400),
+    st.integers(0, 24),
+    st.integers(0, 45),
+)
+def test_the_renewal_window_holds_every_contract_whose_reminder_has_come(
+    today: date, ends_in: int, months: int, days: int
+) -> None:
+    before = relativedelta(months=months, days=days)
+    if before.months == 0 and before.days == 0:
+        before = relativedelta(days=1)
+    end_on = today + timedelta(days=ends_in)
+    window = renewal_window(today, before)
+    # What renewal_reminder_date computes: the end less ``before``, month ends kept right.
+    if end_on - before <= today:
+        assert window.contains(end_on)
+    assert not window.contains(today - timedelta(days=1))  # an ended contract is left out
 
 
 # -- repurchase_reminders ------------------------------------------------------------------

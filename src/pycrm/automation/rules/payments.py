@@ -40,6 +40,14 @@ _MONTH_SLACK = timedelta(days=4)
 # a month is 28 February): the query reads a few days more and the calculator decides.
 
 
+def renewal_window(today: date, before: relativedelta) -> Range:
+    """The end dates of contracts whose renewal reminder may have come by ``today`` and which
+    have not ended: a query range that holds every one, and a few more the caller drops with
+    :func:`~pycrm.contracts.renewal_reminder_date`."""
+    horizon: date = today + before + _MONTH_SLACK
+    return Range(today, horizon)
+
+
 def owners_of(
     context: TickContext, contracts: Sequence[Contract], customers: Mapping[str, Customer]
 ) -> dict[str, str]:
@@ -175,10 +183,9 @@ class RenewalReminders:
 
     def run(self, context: TickContext, after: str | None) -> RuleBatch:
         today = local_day(context.now, self.timezone)
-        horizon: date = today + self.before + _MONTH_SLACK
         page = context.session.contracts.list(
             status=OneOf(RENEWABLE),
-            end_on=Range(today, horizon),
+            end_on=renewal_window(today, self.before),
             limit=context.limit,
             after=after,
         )
