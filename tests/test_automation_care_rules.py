@@ -596,6 +596,18 @@ def test_win_back_policy_and_switch(crm: CRM, clock: FixedClock) -> None:
     assert caught.value.field == "policy"
 
 
+def test_erased_customers_are_not_won_back_or_sold_to(crm: CRM, clock: FixedClock) -> None:
+    gone = add_customer(crm, Customer.person("Gone", owner="li.na", email="gone@example.com"))
+    with crm.session(actor="setup") as s:
+        for i, day in enumerate((date(2025, 3, 1), date(2025, 4, 1), date(2025, 5, 1))):
+            s.orders.add(order(gone, f"G-{i}", day))
+        s.customers.erase(gone, "asked to be forgotten")
+    assert tick(crm, clock, WinBack(), NOW).tasks_created == 0
+    rhythm = RepurchaseReminders(before=relativedelta(years=1))  # due 31 May 2025 +- a year
+    assert tick(crm, clock, rhythm, NOW).tasks_created == 0
+    assert totals(crm) == (0, 0)
+
+
 # -- the modules ---------------------------------------------------------------------------
 
 

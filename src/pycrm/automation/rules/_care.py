@@ -18,6 +18,7 @@ from dateutil.relativedelta import relativedelta
 
 from pycrm.domain import Customer, Entity
 from pycrm.domain import _convert as conv
+from pycrm.erasure import pseudonym
 from pycrm.errors import ValidationError
 from pycrm.query import MAX_ONE_OF, OneOf
 
@@ -89,6 +90,12 @@ def local_day(moment: datetime, timezone: str) -> date:
 def start_of(day: date, timezone: str) -> datetime:
     """The start of the working day ``day`` in ``timezone`` (:data:`WORKDAY_START`)."""
     return datetime.combine(day, WORKDAY_START, tzinfo=zone(timezone))
+
+
+def is_erased(customer: Customer) -> bool:
+    """Whether the person behind ``customer`` was erased on request: someone who asked to be
+    forgotten is not someone to win back or sell to again."""
+    return customer.name == pseudonym(customer)
 
 
 def customers_by_id(context: TickContext, ids: Iterable[str | None]) -> Mapping[str, Customer]:

@@ -19,6 +19,7 @@ from pycrm.automation.rules._care import (
     check_period,
     check_timezone,
     customers_by_id,
+    is_erased,
     local_day,
     start_of,
     stream_by,
@@ -64,9 +65,10 @@ class RepurchaseReminders:
     """Customers due to buy again by the rhythm of their own orders.
 
     **Looks at** customers a page at a time with the page's orders of the last ``lookback``
-    (two years by default) read in one query. A customer's expected repurchase day is
-    :func:`pycrm.contracts.repurchase_due`: the last order day plus the median gap between
-    order days, with at least ``min_orders`` (default 3) order days on record.
+    (two years by default) read in one query; erased customers are skipped. A customer's
+    expected repurchase day is :func:`pycrm.contracts.repurchase_due`: the last order day
+    plus the median gap between order days, with at least ``min_orders`` (default 3) order
+    days on record.
 
     **Fires** from ``before`` the expected day (a week by default,
     :func:`pycrm.contracts.repurchase_reminder_date`) until ``before`` after it (later, the
@@ -106,7 +108,7 @@ class RepurchaseReminders:
         effects: list[Effect] = []
         for customer in page.items:
             history = orders.get(customer.id)
-            if not history:
+            if not history or is_erased(customer):
                 continue
             due = repurchase_due(history, min_orders=self.min_orders)
             if due is None or not due - self.before <= today <= due + self.before:
@@ -233,7 +235,7 @@ class WinBack:
     **Looks at** the store's churn signals under ``policy`` (a :class:`pycrm.ChurnPolicy`:
     no interaction or purchase for half a year, or purchases halved), a page at a time, each
     judged by :func:`pycrm.grading.churn.assess`. Customers who never bought are prospects,
-    not lapsed buyers, and are left to nurturing.
+    not lapsed buyers, and are left to nurturing; erased customers are left alone.
 
     **Fires** a ``win_back`` notice to the customer with ``offer``, signed ``sender`` (sent
     only when the automation has a customer channel), and a task (kind ``win_back``, due
@@ -270,7 +272,7 @@ class WinBack:
         for risk in risks:
             customer = customers.get(risk.customer_id)
             last_order_at = risk.signals.last_order_at
-            if customer is None or last_order_at is None:
+            if customer is None or last_order_at is None or is_erased(customer):
                 continue
             lapse = local_day(last_order_at, self.timezone).isoformat()
             key = f"{self.name}:{customer.id}:{lapse}"
