@@ -175,6 +175,22 @@ def test_follow_up_settings(crm: CRM) -> None:
     assert counts(crm) == (2, 2)
 
 
+def test_rules_read_page_by_page(crm: CRM) -> None:
+    for n in range(5):
+        customer = add_customer(crm, f"Customer {n}", status="prospect")
+        graded(crm, customer)
+        deal(crm, customer)
+    crm.automation.add(FollowUpDue(), replace=True)
+    report = crm.tick(ENTERED + 8 * DAY, limit=2)
+    assert report.ok, report
+    by_rule = {rule.name: rule for rule in report.rules}
+    assert by_rule["follow_up_due"].tasks_created == 5
+    assert by_rule["follow_up_due"].pages >= 3
+    assert by_rule["stale_opportunities"].tasks_created == 5
+    assert by_rule["stage_deadlines"].tasks_created == 5
+    assert len(tasks(crm, kind="follow_up")) == 5
+
+
 @pytest.mark.parametrize(
     ("settings", "field"),
     [
