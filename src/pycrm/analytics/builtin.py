@@ -10,9 +10,10 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
+from pycrm.analytics import diagnosis
 from pycrm.plugins import hookimpl
 
-REPORT_MODULES: tuple[ModuleType, ...] = ()
+REPORT_MODULES: tuple[ModuleType, ...] = (diagnosis,)
 
 
 @hookimpl(tryfirst=True)
