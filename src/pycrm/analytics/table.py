@@ -8,7 +8,7 @@ terminals and logs, ``_repr_html_`` a table for Jupyter, :meth:`to_pandas` a Dat
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
@@ -25,6 +25,10 @@ NOTHING = "\u2013"
 
 
 def _rows(value: Any) -> tuple[Any, ...]:
+    return tuple(value)
+
+
+def _notes(value: Iterable[str]) -> tuple[str, ...]:
     return tuple(value)
 
 
@@ -54,7 +58,7 @@ class ReportTable(Generic[R]):
     row_type: type[R]
     rows: tuple[R, ...] = attrs.field(default=(), converter=_rows)
     period: Period | None = None
-    notes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    notes: tuple[str, ...] = attrs.field(default=(), converter=_notes)
 
     def __attrs_post_init__(self) -> None:
         if not attrs.has(self.row_type):
