@@ -166,6 +166,16 @@ class Ticket(Entity):
         return self.status_state.history[0].entered_at
 
     @property
+    def satisfaction_score(self) -> int | None:
+        """The customer's score, if rated: what reports group and average by."""
+        return None if self.satisfaction is None else self.satisfaction.score
+
+    @property
+    def rated_at(self) -> datetime | None:
+        """When the customer rated the ticket, if they did: what reports filter by."""
+        return None if self.satisfaction is None else self.satisfaction.rated_at
+
+    @property
     def is_open(self) -> bool:
         """Still being worked on: neither resolved nor closed."""
         return self.status not in CLOSED_STATUSES

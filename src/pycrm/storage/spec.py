@@ -42,6 +42,11 @@ def check_month_day(value: Any, field: str) -> str:
     return value
 
 
+def _moment(value: Any, field: str) -> Any:
+    """A range bound on a property holding a moment (a ticket's ``opened_at``)."""
+    return conv.check_datetime(value, field, required=True)
+
+
 def _names(value: Iterable[str]) -> frozenset[str]:
     return frozenset(value)
 
@@ -270,9 +275,9 @@ SPECS: tuple[EntitySpec, ...] = (
             }
         ),
         references={"customer_id": "customer", "contact_id": "contact"},
-        derived={"is_open": conv.check_bool},
-        ranges={"opened_at", "resolved_at"},
-        values={"satisfaction_score", "first_response_at", "rated_at"},
+        derived={"is_open": conv.check_bool, "opened_at": _moment, "rated_at": _moment},
+        ranges={"opened_at", "resolved_at", "rated_at"},
+        values={"satisfaction_score", "first_response_at"},
         summable={"satisfaction_score"},
     ),
     EntitySpec(

@@ -1,0 +1,430 @@
+"""Sales reports: leads and conversion, orders, won deals, the leaderboard and their trend.
+
+Counts and sums come from :class:`~pycrm.analytics.Aggregation` s, one ``GROUP BY`` each on a
+SQL store. When a deal was won is not a column (a deal is won when it first enters a won
+stage, :func:`pycrm.activity.won_at`), so won deals are read in one streaming pass over the
+won deals changed since the period began, which every deal won in it must have been.
+Amounts are never added across currencies: every amount row carries its currency.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from pycrm.activity import won_at
+from pycrm.analytics.aggregate import Aggregation, Count, Sum
+from pycrm.analytics.catalogue import Metric, ReportDefinition
+from pycrm.analytics.period import Period, PeriodKind
+from pycrm.analytics.table import ReportTable
+from pycrm.domain.order import PURCHASE_STATUSES
+from pycrm.pipeline import Opportunity
+from pycrm.pipeline.machine import StageOutcome
+from pycrm.query import OneOf, Range
+
+if TYPE_CHECKING:
+    from pycrm.session import Session
+
+RATE_PLACES = Decimal("0.0001")
+MONEY_PLACES = Decimal("0.01")
+DAY_PLACES = Decimal("0.01")
+
+
+def rate(part: int, whole: int) -> Decimal | None:
+    """``part / whole`` as a fraction rounded to 4 places; ``None`` when there is no whole."""
+    if whole <= 0:
+        return None
+    return (Decimal(part) / Decimal(whole)).quantize(RATE_PLACES, ROUND_HALF_EVEN)
+
+
+def average(total: Decimal | None, count: int) -> Decimal | None:
+    """``total / count`` rounded to cents; ``None`` over nothing."""
+    if total is None or count <= 0:
+        return None
+    return (Decimal(total) / count).quantize(MONEY_PLACES, ROUND_HALF_EVEN)
+
+
+def won_in(
+    session: Session, period: Period, **filters: Any
+) -> Iterator[tuple[Opportunity, datetime]]:
+    """The deals (matching ``filters``) first won within ``period``, with when."""
+    window = period.moments
+    for deal in session.opportunities.stream(
+        outcome=StageOutcome.WON, updated_at=Range(start=period.start), **filters
+    ):
+        at = won_at(deal, session)
+        if at is not None and window.contains(at):
+            yield deal, at
+
+
+def _purchases(period: Period) -> dict[str, Any]:
+    return {"placed_at": period.moments, "status": OneOf(*sorted(PURCHASE_STATUSES))}
+
+
+# lead_conversion ----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class LeadConversionRow:
+    source_channel: str | None
+    leads: int
+    converted: int
+    rate: Decimal | None
+
+
+def lead_counts(session: Session, period: Period) -> list[LeadConversionRow]:
+    leads = session.aggregate(
+        Aggregation(
+            entity="opportunity",
+            group_by=("source_channel",),
+            measures=(Count(),),
+            filters={"assigned_at": period.moments},
+        )
+    )
+    won = dict(
+        session.aggregate(
+            Aggregation(
+                entity="opportunity",
+                group_by=("source_channel",),
+                measures=(Count(),),
+                filters={"assigned_at": period.moments, "outcome": StageOutcome.WON},
+            )
+        )
+    )
+    return [
+        LeadConversionRow(channel, count, won.get(channel, 0), rate(won.get(channel, 0), count))
+        for channel, count in leads
+    ]
+
+
+def lead_conversion(session: Session, period: Period) -> ReportTable[LeadConversionRow]:
+    return ReportTable(
+        title="Lead conversion by source channel",
+        row_type=LeadConversionRow,
+        rows=lead_counts(session, period),
+        period=period,
+        notes=["A lead is a deal assigned to a rep in the period; converted: won since."],
+    )
+
+
+def lead_conversion_rate(session: Session, period: Period) -> Decimal | None:
+    rows = lead_counts(session, period)
+    return rate(sum(r.converted for r in rows), sum(r.leads for r in rows))
+
+
+# order_value --------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class OrderValueRow:
+    currency: str
+    orders: int
+    revenue: Decimal
+    average_order_value: Decimal | None
+
+
+def order_rows(session: Session, period: Period) -> list[OrderValueRow]:
+    found = session.aggregate(
+        Aggregation(
+            entity="order",
+            group_by=("total_currency",),
+            measures=(Count(), Sum("total_amount")),
+            filters=_purchases(period),
+        )
+    )
+    return [
+        OrderValueRow(currency, count, total, average(total, count))
+        for currency, count, total in found
+    ]
+
+
+def order_value(session: Session, period: Period) -> ReportTable[OrderValueRow]:
+    return ReportTable(
+        title="Order value",
+        row_type=OrderValueRow,
+        rows=order_rows(session, period),
+        period=period,
+        notes=["Purchases placed in the period (cancelled and refunded orders left out)."],
+    )
+
+
+def average_order_value(session: Session, period: Period) -> Mapping[str, Decimal | None]:
+    return {r.currency: r.average_order_value for r in order_rows(session, period)}
+
+
+# won_deals ----------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class WonDealsRow:
+    owner: str | None
+    team: str | None
+    region: str | None
+    currency: str
+    deals: int
+    amount: Decimal
+
+
+def won_rows(session: Session, period: Period) -> list[WonDealsRow]:
+    deals = [deal for deal, _ in won_in(session, period)]
+    customers = session.customers.get_many(d.customer_id for d in deals)
+    groups: dict[tuple[str | None, str | None, str | None, str], list[Decimal]] = defaultdict(list)
+    for deal in deals:
+        customer = customers.get(deal.customer_id)
+        region = None if customer is None else customer.region
+        key = (deal.owner, deal.team, region, deal.amount.currency)
+        groups[key].append(deal.amount.amount)
+    return [
+        WonDealsRow(owner, team, region, currency, len(amounts), sum(amounts, Decimal(0)))
+        for (owner, team, region, currency), amounts in sorted(
+            groups.items(), key=lambda kv: _order(kv[0])
+        )
+    ]
+
+
+def _order(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple((value is not None, value) for value in key)
+
+
+def won_deals(session: Session, period: Period) -> ReportTable[WonDealsRow]:
+    return ReportTable(
+        title="Won deals",
+        row_type=WonDealsRow,
+        rows=won_rows(session, period),
+        period=period,
+        notes=["A deal counts in the period it first entered a won stage."],
+    )
+
+
+def won_amount(session: Session, period: Period) -> Mapping[str, Decimal | None]:
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for row in won_rows(session, period):
+        totals[row.currency] += row.amount
+    return dict(sorted(totals.items()))
+
+
+def won_count(session: Session, period: Period) -> Decimal:
+    return Decimal(sum(1 for _ in won_in(session, period)))
+
+
+# leaderboard --------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class LeaderboardRow:
+    rank: int
+    owner: str | None
+    currency: str
+    deals: int
+    amount: Decimal
+
+
+def leaderboard(session: Session, period: Period) -> ReportTable[LeaderboardRow]:
+    totals: dict[tuple[str | None, str], list[Decimal]] = defaultdict(list)
+    for deal, _ in won_in(session, period):
+        totals[(deal.owner, deal.amount.currency)].append(deal.amount.amount)
+    rows: list[LeaderboardRow] = []
+    for currency in sorted({c for _, c in totals}):
+        ranked = sorted(
+            (
+                (owner, sum(a, Decimal(0)), len(a))
+                for (owner, c), a in totals.items()
+                if c == currency
+            ),
+            key=lambda t: (-t[1], -t[2], t[0] is not None, t[0] or ""),
+        )
+        rows.extend(
+            LeaderboardRow(rank, owner, currency, count, amount)
+            for rank, (owner, amount, count) in enumerate(ranked, start=1)
+        )
+    return ReportTable(
+        title="Leaderboard",
+        row_type=LeaderboardRow,
+        rows=rows,
+        period=period,
+        notes=[
+            "Reps ranked by amount won in the period, per currency; ties by deals won, then name."
+        ],
+    )
+
+
+# sales_trend --------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class SalesTrendRow:
+    month: str
+    currency: str | None
+    won_deals: int
+    won_amount: Decimal
+    orders: int
+    revenue: Decimal
+
+
+def sales_trend(session: Session, period: Period) -> ReportTable[SalesTrendRow]:
+    months = period.split(PeriodKind.MONTH)
+    won: dict[tuple[str, str], list[Decimal]] = defaultdict(list)
+    whole = Period(PeriodKind.SPAN, months[0].first, months[-1].last, period.tz)
+    for deal, at in won_in(session, whole):
+        month = Period.containing(PeriodKind.MONTH, at, period.tz).label
+        won[(month, deal.amount.currency)].append(deal.amount.amount)
+    rows: list[SalesTrendRow] = []
+    for part in months:
+        orders = {
+            currency: (count, total)
+            for currency, count, total in session.aggregate(
+                Aggregation(
+                    entity="order",
+                    group_by=("total_currency",),
+                    measures=(Count(), Sum("total_amount")),
+                    filters=_purchases(part),
+                )
+            )
+        }
+        label = part.label
+        currencies = sorted({c for m, c in won if m == label} | set(orders))
+        if not currencies:
+            rows.append(SalesTrendRow(label, None, 0, Decimal(0), 0, Decimal(0)))
+        for currency in currencies:
+            amounts = won.get((label, currency), [])
+            count, total = orders.get(currency, (0, Decimal(0)))
+            rows.append(
+                SalesTrendRow(
+                    label,
+                    currency,
+                    len(amounts),
+                    sum(amounts, Decimal(0)),
+                    count,
+                    Decimal(total),
+                )
+            )
+    return ReportTable(
+        title="Sales by month",
+        row_type=SalesTrendRow,
+        rows=rows,
+        period=period,
+        notes=["Deals won and purchases placed in each month of the period, per currency."],
+    )
+
+
+# sales_breakdown ----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class SalesBreakdownRow:
+    dimension: str
+    value: str | None
+    currency: str
+    count: int
+    amount: Decimal
+
+
+CUSTOMER_DIMENSIONS = ("region", "industry", "source_channel")
+
+
+def sales_breakdown(session: Session, period: Period) -> ReportTable[SalesBreakdownRow]:
+    deals = [deal for deal, _ in won_in(session, period)]
+    customers = session.customers.get_many(d.customer_id for d in deals)
+    groups: dict[tuple[str, str | None, str], list[Decimal]] = defaultdict(list)
+    for deal in deals:
+        customer = customers.get(deal.customer_id)
+        for dimension in CUSTOMER_DIMENSIONS:
+            value = None if customer is None else getattr(customer, dimension)
+            groups[(dimension, value, deal.amount.currency)].append(deal.amount.amount)
+    rows = [
+        SalesBreakdownRow(dimension, value, currency, len(a), sum(a, Decimal(0)))
+        for (dimension, value, currency), a in groups.items()
+    ]
+    products: dict[tuple[str | None, str], tuple[int, Decimal]] = {}
+    for order in session.orders.stream(**_purchases(period)):
+        for line in order.lines:
+            money = line.amount
+            count, total = products.get((line.sku, money.currency), (0, Decimal(0)))
+            products[(line.sku, money.currency)] = (count + 1, total + money.amount)
+    rows.extend(
+        SalesBreakdownRow("product", sku, currency, count, total)
+        for (sku, currency), (count, total) in products.items()
+    )
+    dimensions = (*CUSTOMER_DIMENSIONS, "product")
+    rows.sort(
+        key=lambda r: (
+            dimensions.index(r.dimension),
+            r.value is not None,
+            r.value or "",
+            r.currency,
+        )
+    )
+    return ReportTable(
+        title="Sales breakdown",
+        row_type=SalesBreakdownRow,
+        rows=rows,
+        period=period,
+        notes=[
+            "region, industry, source_channel: deals won in the period by their customer's "
+            "field (count: deals). product: purchase lines placed in the period by SKU "
+            "(count: lines)."
+        ],
+    )
+
+
+REPORTS: tuple[ReportDefinition, ...] = (
+    ReportDefinition(
+        name="lead_conversion",
+        title="Lead conversion by source channel",
+        build=lead_conversion,
+        description="Deals assigned in the period by source channel, how many were won.",
+    ),
+    ReportDefinition(
+        name="order_value",
+        title="Order value",
+        build=order_value,
+        description="Purchases in the period per currency: orders, revenue, average.",
+    ),
+    ReportDefinition(
+        name="won_deals",
+        title="Won deals",
+        build=won_deals,
+        description="Deals won in the period by owner, team and region, per currency.",
+    ),
+    ReportDefinition(
+        name="leaderboard",
+        title="Leaderboard",
+        build=leaderboard,
+        description="Reps ranked by amount won in the period.",
+    ),
+    ReportDefinition(
+        name="sales_trend",
+        title="Sales by month",
+        build=sales_trend,
+        description="Won deals and purchases in each month of the period.",
+    ),
+    ReportDefinition(
+        name="sales_breakdown",
+        title="Sales breakdown",
+        build=sales_breakdown,
+        description="Won amount by region, industry and channel; revenue by product.",
+    ),
+)
+
+METRICS: tuple[Metric, ...] = (
+    Metric(
+        name="lead_conversion_rate",
+        title="Lead conversion rate",
+        compute=lead_conversion_rate,
+        better="up",
+        unit="ratio",
+    ),
+    Metric(name="won_amount", title="Won amount", compute=won_amount, better="up"),
+    Metric(name="won_count", title="Deals won", compute=won_count, better="up"),
+    Metric(
+        name="average_order_value",
+        title="Average order value",
+        compute=average_order_value,
+        better="up",
+    ),
+)
