@@ -10,10 +10,10 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from pycrm.analytics import diagnosis, service
+from pycrm.analytics import diagnosis, sales, service
 from pycrm.plugins import hookimpl
 
-REPORT_MODULES: tuple[ModuleType, ...] = (diagnosis, service)
+REPORT_MODULES: tuple[ModuleType, ...] = (diagnosis, sales, service)
 
 
 @hookimpl(tryfirst=True)
