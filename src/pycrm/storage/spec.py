@@ -166,8 +166,8 @@ SPECS: tuple[EntitySpec, ...] = (
         ),
         references={"customer_id": "customer"},
         derived={"assigned_on": conv.check_date, "is_open": conv.check_bool},
-        ranges={"assigned_on", "expected_close"},
-        values={"amount", "currency", "source_channel", "assigned_at"},
+        ranges={"assigned_on", "assigned_at", "expected_close"},
+        values={"amount", "currency", "source_channel", "manual_probability"},
         summable={"amount"},
     ),
     EntitySpec(
