@@ -608,6 +608,31 @@ def test_erased_customers_are_not_won_back_or_sold_to(crm: CRM, clock: FixedCloc
     assert totals(crm) == (0, 0)
 
 
+def test_a_small_page_limit_still_reaches_every_due_record(crm: CRM, clock: FixedClock) -> None:
+    crm.sla_policies = default_policies("always_open")
+    clock.set(NOW)
+    people = [
+        add_customer(crm, Customer.person(f"P{i}", owner="li.na", birthday=date(1990, 3, 2)))
+        for i in range(5)
+    ]
+    with crm.session(actor="setup") as s:
+        for i, person in enumerate(people):
+            s.orders.add(order(person, f"P-{i}", date(2025, 6, 1)))
+            s.service.open(person, "Broken", assignee="wang")
+    crm.automation.add(BirthdayCare(greet=False), replace=True)
+    names = ["sla_alerts", "birthday_care", "win_back"]
+    clock.set(NOW + 3 * HOUR)
+    report = crm.tick(NOW + 3 * HOUR, rules=names, limit=2)
+    assert report.ok
+    by_rule = {rule.name: rule for rule in report.rules}
+    assert {name: by_rule[name].tasks_created for name in names} == {
+        "sla_alerts": 5,
+        "birthday_care": 5,
+        "win_back": 5,
+    }
+    assert all(by_rule[name].pages == 3 for name in names)
+
+
 # -- the modules ---------------------------------------------------------------------------
 
 
