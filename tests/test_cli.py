@@ -252,3 +252,67 @@ def test_python_dash_m_runs_the_same_command_line() -> None:
     )
     assert result.returncode == 0
     assert result.stdout == f"pycrm {pycrm.__version__}\n"
+
+
+# -- report --------------------------------------------------------------------------------
+
+
+def test_report_list_names_every_report(demo_db: tuple[Path, Run]) -> None:
+    path, _ = demo_db
+    with CRM.open(url(path)) as crm:
+        names = list(crm.reports)
+    for argv in (("report", "--list"), ("report", "--list", "--db", url(path))):
+        result = run(*argv)
+        assert result.code == 0, result.err
+        assert [line.split()[0] for line in result.out.splitlines()] == names
+    assert "diagnosis" in names
+
+
+def test_report_prints_the_table_and_writes_csv(demo_db: tuple[Path, Run], tmp_path: Path) -> None:
+    import csv
+
+    path, _ = demo_db
+    out = tmp_path / "diagnosis.csv"
+    result = run(
+        "report", "diagnosis", "--db", url(path), "--period", "2026-06", "--tz",
+        "Asia/Shanghai", "--csv", str(out),
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    with CRM.open(url(path)) as crm:
+        table = crm.report("diagnosis", "2026-06", tz="Asia/Shanghai")
+    assert result.out == f"{table}\n"
+    assert result.out.startswith("Diagnosis (2026-06)\n")
+    with out.open(encoding="utf-8", newline="") as written:
+        rows = list(csv.reader(written))
+    assert rows[0] == list(table.columns)
+    assert len(rows) == len(table) + 1
+    assert f"wrote {len(table):,} rows to {out}" in result.err
+
+
+def test_report_without_a_figure_writes_no_png(demo_db: tuple[Path, Run], tmp_path: Path) -> None:
+    path, _ = demo_db
+    result = run("report", "diagnosis", "--db", url(path), "--png", str(tmp_path / "figs"))
+    assert result.code == 0, result.err
+    assert "has no figure" in result.err
+    assert not (tmp_path / "figs").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("report", "nonesuch", "--db", "sqlite:///{db}"), "no report named 'nonesuch'"),
+        (("report", "diagnosis", "--db", "sqlite:///{db}", "--period", "2026-13"), "period"),
+        (("report", "diagnosis", "--db", "sqlite:///{db}", "--tz", "Mars/Base"), "tz"),
+        (("report", "diagnosis"), "--db"),
+        (("report",), "pycrm report --list"),
+    ],
+)
+def test_report_refusals_exit_1(
+    demo_db: tuple[Path, Run], argv: Sequence[str], message: str
+) -> None:
+    path, _ = demo_db
+    result = run(*(arg.replace("{db}", path.as_posix()) for arg in argv))
+    assert result.code == 1
+    assert result.err.startswith("error: ")
+    assert message in result.err
+    assert "Traceback" not in result.err

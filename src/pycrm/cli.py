@@ -7,6 +7,8 @@ contacts, orders and interactions in and out as CSV;
 ``pycrm audit purge --db URL`` deletes audit entries past the retention policy and
 ``pycrm audit export OUT --db URL`` writes the audit log as CSV or JSON lines;
 ``pycrm outbox purge --db URL`` deletes sent and dead outbox messages past their retention;
+``pycrm report NAME --db URL`` prints a report for a period (``--list`` names them) and
+writes its figure with ``--png``;
 ``pycrm db upgrade URL`` / ``pycrm db current URL`` run and inspect pycrm's migrations on a
 database a host manages. CRMs opened here load the ``pycrm`` entry-point plugins, reporting a
 broken plugin as a warning instead of failing.
@@ -25,9 +27,10 @@ import time
 from collections.abc import Sequence
 from datetime import date, datetime, timezone, tzinfo
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from pycrm import CRM, Clock, FixedClock, PycrmError, __version__
+from pycrm.analytics.table import ReportTable
 from pycrm.errors import ConfigurationError
 
 DEFAULT_DEMO_DB = "pycrm-demo.db"
@@ -479,6 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_outbox(commands)
     _add_dispatch(commands)
     _add_tick(commands)
+    _add_report(commands)
     return parser
 
 
@@ -773,6 +777,102 @@ def _add_outbox(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="purge messages in this status (repeat for both; default: sent and dead)",
     )
     purge.set_defaults(handler=run_outbox_purge)
+
+
+# -- report --------------------------------------------------------------------------------
+
+
+def _list_reports(args: argparse.Namespace) -> int:
+    import warnings
+
+    from pycrm.identity import IdentityKeyWarning
+
+    if args.db:
+        crm = open_crm(args.db, plugins=args.plugins)
+    else:  # the built-in reports and the plugins', no data read: no identity key needed
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", IdentityKeyWarning)
+            crm = CRM.memory(load_entrypoints=args.plugins)
+    with crm:
+        lines = [f"{name:<24} {crm.reports[name].title}" for name in crm.reports]
+    _write(sys.stdout, "\n".join(lines) + "\n")
+    return 0
+
+
+def _write_csv(table: ReportTable[Any], path: Path) -> None:
+    import csv
+
+    from pycrm.io.safe import csv_safe
+
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(table.columns)
+        for record in table.to_records():
+            writer.writerow(
+                "" if v is None else csv_safe(v) if isinstance(v, str) else str(v)
+                for v in record.values()
+            )
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """``pycrm report``: the table on stdout; the CSV and figure files named on stderr."""
+    if args.list:
+        return _list_reports(args)
+    if not args.name or not args.db:
+        raise CommandFailed("name a report and --db URL (pycrm report --list names the reports)")
+    try:
+        with open_crm(args.db, plugins=args.plugins) as crm:
+            table = crm.report(args.name, args.period, tz=args.tz)
+    except _database_errors() as exc:
+        raise CommandFailed(f"cannot read {_display_url(args.db)}: {exc}") from exc
+    _write(sys.stdout, f"{table}\n")
+    if args.csv:
+        _write_csv(table, Path(args.csv))
+        _say(f"wrote {len(table):,} rows to {args.csv}")
+    if args.png:
+        from pycrm.analytics import plots
+
+        plot = plots.PLOTS.get(args.name)
+        if plot is None:
+            _say(f"report {args.name!r} has no figure; no PNG written")
+        else:
+            folder = Path(args.png)
+            folder.mkdir(parents=True, exist_ok=True)
+            label = table.period.label if table.period else "all"
+            path = plots.save_png(plot(table), folder / f"{args.name}-{label}.png")
+            _say(f"wrote {path}")
+    return 0
+
+
+def _add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    report = commands.add_parser(
+        "report",
+        help="print a report for a period, optionally as CSV and a PNG figure",
+        description=(
+            "Build a report (lead_conversion, service_times, diagnosis and the others; "
+            "--list names them) for a period and print it as a table. By default the period "
+            "is the last full month. --csv writes the rows; --png writes the report's figure "
+            "(funnel, trends, leaderboard, SLA attainment) into a folder, which needs the "
+            "plots extra."
+        ),
+    )
+    report.add_argument("name", nargs="?", default=None, help="the report's name")
+    report.add_argument("--db", default=None, help="SQLAlchemy database URL")
+    report.add_argument("--list", action="store_true", help="list the reports and exit")
+    report.add_argument(
+        "--period",
+        default=None,
+        help="2026-11, 2026-Q4, 2026-W47, 2026 or 2026-11-01..2026-11-15 "
+        "(default: the last full month)",
+    )
+    report.add_argument(
+        "--tz",
+        default="UTC",
+        help="time zone the period is read in, e.g. Asia/Shanghai (default: %(default)s)",
+    )
+    report.add_argument("--png", default=None, metavar="DIR", help="write the figure here")
+    report.add_argument("--csv", default=None, metavar="FILE", help="write the rows as CSV")
+    report.set_defaults(handler=run_report)
 
 
 def _configure_logging(verbose: bool) -> None:
