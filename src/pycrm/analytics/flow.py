@@ -1,0 +1,329 @@
+"""Pipeline reports: how deals flow through the stages, the weighted forecast, and how well
+the stage probabilities set in a pipeline match the deals that closed.
+
+Stage visits live in each deal's history. Every visit that began or ended in a period was
+written when it did, so the deals changed since the period began hold them all: one
+streaming pass over those deals reads the visits, the same on every store. The forecast is
+one aggregation over the open deals, weighted in Python by each stage's probability.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import TYPE_CHECKING
+
+import attrs
+
+from pycrm.activity import won_at
+from pycrm.analytics.aggregate import Aggregation, Count, Sum
+from pycrm.analytics.catalogue import Metric, ReportDefinition
+from pycrm.analytics.period import Period
+from pycrm.analytics.sales import MONEY_PLACES, rate
+from pycrm.analytics.table import ReportTable
+from pycrm.pipeline import Opportunity
+from pycrm.pipeline.machine import StageMachine, StageOutcome
+from pycrm.query import OneOf, Range
+
+if TYPE_CHECKING:
+    from pycrm.session import Session
+
+DAY_PLACES = Decimal("0.01")
+SECONDS_PER_DAY = Decimal(86400)
+
+
+def days(seconds: Decimal, visits: int) -> Decimal | None:
+    """The average of ``visits`` stays totalling ``seconds``, in days to 2 places."""
+    if visits <= 0:
+        return None
+    return (seconds / visits / SECONDS_PER_DAY).quantize(DAY_PLACES, ROUND_HALF_EVEN)
+
+
+def outcome_of(machine: StageMachine, stage: str) -> StageOutcome | None:
+    """The outcome of ``stage``; ``None`` for a stage the pipeline no longer has."""
+    return machine.outcome(stage) if stage in machine.keys else None
+
+
+# stage_flow ---------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class StageFlowRow:
+    pipeline: str
+    stage: str
+    entered: int
+    moved_on: int
+    conversion: Decimal | None
+    left: int
+    average_days: Decimal | None
+
+
+@attrs.define
+class _Tally:
+    entered: int = 0
+    moved_on: int = 0
+    left: int = 0
+    seconds: Decimal = Decimal(0)
+
+
+def _flow_stages(machine: StageMachine) -> list[str]:
+    return [k for k in machine.keys if machine.outcome(k) is not StageOutcome.LOST]
+
+
+def flow_rows(session: Session, period: Period) -> list[StageFlowRow]:
+    window = period.moments
+    pipelines = session.crm.pipelines
+    tallies: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
+    for deal in session.opportunities.stream(updated_at=Range(start=period.start)):
+        machine = pipelines.get(deal.pipeline)
+        if machine is None:
+            continue
+        order = {key: i for i, key in enumerate(machine.keys)}
+        visits = deal.stage_state.history
+        for i, visit in enumerate(visits):
+            tally = tallies[(deal.pipeline, visit.stage)]
+            if window.contains(visit.entered_at):
+                tally.entered += 1
+                after = visits[i + 1].stage if i + 1 < len(visits) else None
+                if (
+                    after is not None
+                    and outcome_of(machine, after) is not StageOutcome.LOST
+                    and order.get(after, -1) > order.get(visit.stage, -1)
+                ):
+                    tally.moved_on += 1
+            if visit.left_at is not None and window.contains(visit.left_at):
+                tally.left += 1
+                tally.seconds += Decimal(str((visit.left_at - visit.entered_at).total_seconds()))
+    rows = []
+    for name in sorted({p for p, _ in tallies}):
+        machine = pipelines[name]
+        for stage in _flow_stages(machine):
+            t = tallies.get((name, stage), _Tally())
+            rows.append(
+                StageFlowRow(
+                    name,
+                    stage,
+                    t.entered,
+                    t.moved_on,
+                    rate(t.moved_on, t.entered),
+                    t.left,
+                    days(t.seconds, t.left),
+                )
+            )
+    return rows
+
+
+def stage_flow(session: Session, period: Period) -> ReportTable[StageFlowRow]:
+    return ReportTable(
+        title="Stage flow",
+        row_type=StageFlowRow,
+        rows=flow_rows(session, period),
+        period=period,
+        notes=[
+            "entered: visits begun in the period; moved_on: of those, left for a later stage "
+            "(not lost, not back); left and average_days: visits ended in the period.",
+        ],
+    )
+
+
+def stage_days(session: Session, period: Period) -> Mapping[str, Decimal | None]:
+    return {f"{r.pipeline}/{r.stage}": r.average_days for r in flow_rows(session, period) if r.left}
+
+
+def stage_conversion(session: Session, period: Period) -> Mapping[str, Decimal | None]:
+    return {
+        f"{r.pipeline}/{r.stage}": r.conversion for r in flow_rows(session, period) if r.entered
+    }
+
+
+# forecast -----------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class ForecastRow:
+    month: str | None
+    when: str
+    currency: str
+    deals: int
+    amount: Decimal
+    weighted: Decimal
+
+
+def _when(close: date | None, period: Period) -> str:
+    if close is None:
+        return "unscheduled"
+    if close < period.first:
+        return "overdue"
+    return "within" if close <= period.last else "after"
+
+
+def forecast_rows(session: Session, period: Period) -> list[ForecastRow]:
+    pipelines = session.crm.pipelines
+    found = session.aggregate(
+        Aggregation(
+            entity="opportunity",
+            group_by=("pipeline", "stage", "manual_probability", "expected_close", "currency"),
+            measures=(Count(), Sum("amount")),
+            filters={"is_open": True},
+        )
+    )
+    groups: dict[tuple[str | None, str, str], list[Decimal]] = {}
+    for pipeline, stage, manual, close, currency, count, total in found:
+        probability = manual
+        machine = pipelines.get(pipeline)
+        if probability is None and machine is not None and stage in machine.keys:
+            probability = machine.stage(stage).probability
+        weighted = Decimal(total) * Decimal(probability or 0)
+        month = None if close is None else f"{close.year}-{close.month:02d}"
+        key = (month, _when(close, period), currency)
+        deals, amount, weight = groups.get(key, [Decimal(0)] * 3)
+        groups[key] = [deals + count, amount + Decimal(total), weight + weighted]
+    return [
+        ForecastRow(
+            month,
+            when,
+            currency,
+            int(deals),
+            amount,
+            weight.quantize(MONEY_PLACES, ROUND_HALF_EVEN),
+        )
+        for (month, when, currency), (deals, amount, weight) in sorted(
+            groups.items(), key=lambda kv: (kv[0][0] is not None, kv[0][0] or "", kv[0][2])
+        )
+    ]
+
+
+def forecast(session: Session, period: Period) -> ReportTable[ForecastRow]:
+    return ReportTable(
+        title="Weighted forecast",
+        row_type=ForecastRow,
+        rows=forecast_rows(session, period),
+        period=period,
+        notes=[
+            "Open deals now, by expected close month: overdue (before the period), within, "
+            "after, or unscheduled; weighted by the deal's manual probability, else its "
+            "stage's.",
+        ],
+    )
+
+
+def forecast_amount(session: Session, period: Period) -> Mapping[str, Decimal | None]:
+    return {r.currency: r.weighted for r in forecast_rows(session, period) if r.when == "within"}
+
+
+# forecast_calibration -----------------------------------------------------------------------
+
+
+@attrs.frozen
+class CalibrationRow:
+    pipeline: str
+    stage: str
+    probability: Decimal | None
+    closed: int
+    won: int
+    observed: Decimal | None
+
+
+def closed_at(deal: Opportunity, session: Session, machine: StageMachine) -> datetime:
+    """When ``deal`` closed: won (:func:`pycrm.activity.won_at`) or first entered a lost
+    stage."""
+    if deal.is_won:
+        at = won_at(deal, session)
+        assert at is not None
+        return at
+    return next(
+        (
+            v.entered_at
+            for v in deal.stage_state.history
+            if outcome_of(machine, v.stage) is StageOutcome.LOST
+        ),
+        deal.stage_state.entered_at,
+    )
+
+
+def forecast_calibration(session: Session, period: Period) -> ReportTable[CalibrationRow]:
+    window = period.moments
+    pipelines = session.crm.pipelines
+    closed: dict[tuple[str, str], list[bool]] = defaultdict(list)
+    for deal in session.opportunities.stream(
+        outcome=OneOf(StageOutcome.WON, StageOutcome.LOST), updated_at=Range(start=period.start)
+    ):
+        machine = pipelines.get(deal.pipeline)
+        if machine is None or not window.contains(closed_at(deal, session, machine)):
+            continue
+        seen = {v.stage for v in deal.stage_state.history if outcome_of(machine, v.stage) is None}
+        for stage in seen:
+            closed[(deal.pipeline, stage)].append(deal.is_won)
+    rows = []
+    for name in sorted({p for p, _ in closed}):
+        machine = pipelines[name]
+        for stage in machine.stages_with(None):
+            outcomes = closed.get((name, stage), [])
+            wins = sum(outcomes)
+            rows.append(
+                CalibrationRow(
+                    name,
+                    stage,
+                    machine.stage(stage).probability,
+                    len(outcomes),
+                    wins,
+                    rate(wins, len(outcomes)),
+                )
+            )
+    return ReportTable(
+        title="Forecast calibration",
+        row_type=CalibrationRow,
+        rows=rows,
+        period=period,
+        notes=[
+            "Deals closed (won or lost) in the period, by each open stage they passed "
+            "through: the pipeline's probability beside the share that were won.",
+        ],
+    )
+
+
+REPORTS: tuple[ReportDefinition, ...] = (
+    ReportDefinition(
+        name="stage_flow",
+        title="Stage flow",
+        build=stage_flow,
+        description="Per stage: entries, moves on, conversion and average days spent.",
+    ),
+    ReportDefinition(
+        name="forecast",
+        title="Weighted forecast",
+        build=forecast,
+        description="Open deals weighted by probability, by expected close month.",
+    ),
+    ReportDefinition(
+        name="forecast_calibration",
+        title="Forecast calibration",
+        build=forecast_calibration,
+        description="Stage probabilities beside the win rates observed from each stage.",
+    ),
+)
+
+METRICS: tuple[Metric, ...] = (
+    Metric(
+        name="stage_days",
+        title="Days spent in each stage",
+        compute=stage_days,
+        better="down",
+        unit="d",
+    ),
+    Metric(
+        name="stage_conversion",
+        title="Stage-to-stage conversion",
+        compute=stage_conversion,
+        better="up",
+        unit="ratio",
+    ),
+    Metric(
+        name="forecast_amount",
+        title="Weighted forecast closing in the period",
+        compute=forecast_amount,
+        better="up",
+    ),
+)
