@@ -10,10 +10,10 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from pycrm.analytics import diagnosis, flow, sales, service
+from pycrm.analytics import customers, diagnosis, flow, sales, service
 from pycrm.plugins import hookimpl
 
-REPORT_MODULES: tuple[ModuleType, ...] = (diagnosis, sales, flow, service)
+REPORT_MODULES: tuple[ModuleType, ...] = (diagnosis, sales, flow, service, customers)
 
 
 @hookimpl(tryfirst=True)

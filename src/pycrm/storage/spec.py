@@ -167,7 +167,7 @@ SPECS: tuple[EntitySpec, ...] = (
         references={"customer_id": "customer"},
         derived={"assigned_on": conv.check_date, "is_open": conv.check_bool},
         ranges={"assigned_on", "assigned_at", "expected_close"},
-        values={"amount", "currency", "source_channel", "manual_probability"},
+        values={"amount", "currency", "source_channel", "manual_probability", "lost_reason"},
         summable={"amount"},
     ),
     EntitySpec(
