@@ -316,3 +316,13 @@ def test_report_refusals_exit_1(
     assert result.err.startswith("error: ")
     assert message in result.err
     assert "Traceback" not in result.err
+
+
+def test_demo_writes_its_figures_beside_the_file(demo_db: tuple[Path, Run]) -> None:
+    path, result = demo_db
+    folder = path.parent / "demo-plots"
+    figures = sorted(folder.glob("*.png"))
+    assert figures, "no figures written"
+    assert f"wrote {len(figures)} figures to {folder}" in result.err
+    assert (folder / "rfm.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Management summary, " in result.out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -223,3 +224,37 @@ def test_a_demo_run_in_a_holiday_break_opens_no_ticket_in_the_future() -> None:
     with crm.session() as s:
         assert max(t.opened_at for t in s.tickets.stream()) <= noon
     assert "Service desk" in summarize(crm)
+
+
+def test_the_summary_ends_with_the_management_summary(crm: CRM) -> None:
+    from pycrm import Period
+    from pycrm.analytics.diagnosis import diagnose, findings
+    from pycrm.demo.management import KEY_METRICS, SHOWN_FINDINGS
+
+    summary = summarize(crm)
+    last = summary[summary.index("Management summary") :]
+    assert sum(set(line) == {"="} for line in last.splitlines()) == 1, "the last section"
+    # DEMO_NOW is in June 2026: the review covers May against April.
+    assert last.startswith("Management summary, 2026-05\n")
+    assert "2026-05 against 2026-04" in last
+    with crm.session() as s:
+        table = diagnose(s, Period.parse("2026-05"))
+    expected = findings(table)
+    assert f"findings ({len(expected)} flagged by the diagnosis):" in last
+    for sentence in expected[:SHOWN_FINDINGS]:
+        assert f"  - {sentence}\n" in last
+    shown = [name for name in KEY_METRICS if name in crm.reports.metrics]
+    for name in shown:
+        assert f"  {crm.reports.metrics[name].title}" in last
+    assert len(last.splitlines()) <= 30, "one screen"
+
+
+def test_the_demo_writes_its_figures(crm: CRM, tmp_path: Path) -> None:
+    from pycrm.analytics import plots
+    from pycrm.demo import write_plots
+
+    written = write_plots(crm, tmp_path / "figures")
+    expected = [f"{name}-2026-05.png" for name in plots.PLOTS if name in crm.reports]
+    assert [path.name for path in written] == [*expected, "rfm.png"]
+    for path in written:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -108,6 +108,17 @@ def _remove_database(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
+def _demo_plots(crm: CRM, folder: str) -> list[Path]:
+    """The demo's figures as PNG files, or none (said so) without the plots extra."""
+    from pycrm import demo
+
+    try:
+        return demo.write_plots(crm, Path(folder))
+    except ConfigurationError as exc:
+        _say(f"no figures written: {exc}")
+        return []
+
+
 def run_demo(args: argparse.Namespace) -> int:
     """``pycrm demo``: summary on stdout, progress and the file's URL on stderr."""
     from pycrm import demo  # imported per command, so ``--version`` and ``db`` start quickly
@@ -125,11 +136,14 @@ def run_demo(args: argparse.Namespace) -> int:
             counts = demo.load(crm, customers=args.customers, seed=args.seed)
             loaded = time.perf_counter() - started
             summary = demo.summarize(crm)
+            figures = _demo_plots(crm, args.plots or f"{path.with_suffix('')}-plots")
     except BaseException:
         # A demo database without its data is of no use to anyone: do not leave it behind.
         _remove_database(path)
         raise
     _write(sys.stdout, summary)
+    if figures:
+        _say(f"\nwrote {len(figures)} figures to {figures[0].parent}")
     total = sum(counts.values())
     _say(f"\nloaded {total:,} records in {loaded:.1f} s; open them with CRM.open({url!r})")
     return 0
@@ -401,6 +415,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--seed", type=int, default=None, help="random seed, for reproducible data and dates"
+    )
+    demo.add_argument(
+        "--plots",
+        default=None,
+        metavar="DIR",
+        help="folder for the report figures (default: beside the file, named after it)",
     )
     demo.set_defaults(handler=run_demo)
 

@@ -157,20 +157,31 @@ def leaderboard(table: ReportTable[Any]) -> Figure:
 
 
 def sla_attainment(table: ReportTable[Any]) -> Figure:
-    """Bars of the attainment rate (0..1) per row of ``sla_attainment``, with 100% marked."""
+    """Bars of the attainment rates (0..1: response and resolution, side by side) per row of
+    ``sla_attainment``, with 100% marked."""
     labels = _columns(table, "label")
     label = _pick(labels, ("group", "priority", "type"), "label", "SLA attainment")
     amounts = _columns(table, "amount")
-    rates = [c for c in amounts if "rate" in c or "attainment" in c] or amounts
-    rate = _pick(rates, ("rate", "attainment_rate"), "rate", "SLA attainment")
+    rates = [c for c in amounts if "rate" in c or "attainment" in c][:2] or amounts[:1]
+    if not rates:
+        raise ValidationError("table", "SLA attainment needs a rate column")
     figure = _new_figure()
     axes = figure.add_subplot()
     names = [_label(getattr(row, label)) for row in table]
-    axes.bar(range(len(names)), [_number(getattr(row, rate)) for row in table], width=0.6)
+    width = 0.8 / len(rates)
+    for n, rate in enumerate(rates):
+        axes.bar(
+            [i + (n - (len(rates) - 1) / 2) * width for i in range(len(names))],
+            [_number(getattr(row, rate)) for row in table],
+            width=width,
+            label=rate,
+        )
     axes.axhline(1.0, linestyle="--", linewidth=1, color="grey")
     axes.set_xticks(range(len(names)), names, rotation=30, ha="right")
     axes.set_ylim(0, 1.05)
-    axes.set_ylabel(rate)
+    axes.set_ylabel("share of targets met")
+    if len(rates) > 1:
+        axes.legend(loc="lower right")
     _title(axes, table)
     return figure
 

@@ -6,6 +6,7 @@ added later brings its own data and its own section.
 """
 
 from pycrm.demo.grading import churn_risk, grades, rfm_segments
+from pycrm.demo.management import management, write_plots
 from pycrm.demo.sample import DEMO_ACTOR, DEMO_NOW, LOAD_STEPS, LoadStep, SampleContext, load
 from pycrm.demo.service import add_tickets, service_desk
 from pycrm.demo.summary import SECTIONS, Block, Section, SummaryContext, audit_example, summarize
@@ -18,6 +19,8 @@ SECTIONS[SECTIONS.index(audit_example) : SECTIONS.index(audit_example)] = [
     churn_risk,
     service_desk,
 ]
+# The management summary of the last full month closes the summary.
+SECTIONS.append(management)
 # The service desk brings its tickets, loaded after the customers and contacts they name.
 LOAD_STEPS.append(add_tickets)
 
@@ -33,4 +36,5 @@ __all__ = [
     "SummaryContext",
     "load",
     "summarize",
+    "write_plots",
 ]
