@@ -12,12 +12,14 @@ from hypothesis import strategies as st
 
 from pycrm import (
     CRM,
+    Actor,
     Customer,
     CustomerGrade,
     FixedClock,
     Money,
     Opportunity,
     Order,
+    Role,
     advance_opportunity,
     default_pipeline,
     open_opportunity,
@@ -261,3 +263,16 @@ def test_lift_is_the_ratio_of_the_two_shares(part: int, rest: int, base: int, ot
     exact = (Decimal(part) / whole) / (Decimal(base) / base_whole)
     assert abs(found - exact) <= Decimal("0.005")
     assert (found >= 1) == (part * base_whole >= base * whole) or abs(found - 1) <= Decimal("0.005")
+
+
+def test_a_rep_counts_their_own_customers(crm: CRM, clock: FixedClock) -> None:
+    clock.set(at(11, 5))
+    with crm.session() as s:
+        s.customers.add(Customer.person("Mine", owner="rep0", source_channel="web"))
+        s.customers.add(Customer.person("Theirs", owner="rep1", source_channel="web"))
+    rep = Actor("rep0", role=Role.REP)
+    assert crm.report("new_customers", NOVEMBER, actor=rep).rows == (
+        NewCustomersRow("web", NONE, 1),
+        NewCustomersRow(ALL, ALL, 1),
+    )
+    assert crm.report("new_customers", NOVEMBER).rows[-1] == NewCustomersRow(ALL, ALL, 2)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pycrm import CRM, Customer, FixedClock
+from pycrm import CRM, Actor, Customer, FixedClock, Role
 from pycrm.analytics import Period
 from pycrm.analytics.service import (
     ALL,
@@ -254,3 +254,20 @@ def test_average_score_lies_within_the_scores_given(scores: dict[int, int]) -> N
         return
     assert found is not None
     assert min(given_scores) <= found <= max(given_scores)
+
+
+def test_a_rep_sees_the_figures_of_their_customers_tickets(crm: CRM, clock: FixedClock) -> None:
+    clock.set(at(11, 2, 9))
+    with crm.session() as s:
+        mine = s.customers.add(Customer.person("Mine", owner="rep0"))
+        theirs = s.customers.add(Customer.person("Theirs", owner="rep1"))
+        s.service.open(mine, "help", group="billing")
+        s.service.open(theirs, "help", group="billing")
+        s.service.open(theirs, "help", group="support")
+    clock.set(LATER)
+    rep = Actor("rep0", role=Role.REP)
+    assert crm.report("tickets_by_type", NOVEMBER, actor=rep).rows == (
+        TicketsByTypeRow("inquiry", "billing", 1, 0),
+    )
+    assert [r.tickets for r in crm.report("service_times", NOVEMBER, actor=rep)] == [1, 1]
+    assert [r.tickets for r in crm.report("service_times", NOVEMBER)] == [2, 1, 3]
