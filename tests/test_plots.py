@@ -196,3 +196,30 @@ def test_a_table_without_the_columns_is_refused() -> None:
     assert caught.value.field == "table"
     with pytest.raises(ValidationError):
         plots.leaderboard("not a table")  # type: ignore[arg-type]
+
+
+def test_the_registered_reports_plot(tmp_path: Path) -> None:
+    from pycrm import FixedClock
+    from pycrm.demo import DEMO_NOW, load
+
+    crm = CRM.memory(clock=FixedClock(DEMO_NOW), identity_key="k" * 32)
+    load(crm, customers=80, seed=4)
+    may, half_year = Period.parse("2026-05"), Period.parse("2026-01-01..2026-06-30")
+    for name, plot in plots.PLOTS.items():
+        table = crm.report(name, half_year if name == "sales_trend" else may)
+        figure = plot(table)
+        saved(figure, tmp_path / f"{name}.png")
+        bars = sum(len(axes.patches) for axes in figure.axes)
+        points = sum(len(line.get_xdata()) for axes in figure.axes for line in axes.lines)
+        counts = plots._columns(table, "count")
+        amounts = plots._columns(table, "amount")
+        if plot is plots.funnel:  # the first two counts of each row
+            assert bars == len(table) * min(2, len(counts)), name
+        elif plot is plots.leaderboard:  # one bar per owner and currency
+            assert bars == len(table), name
+        elif plot is plots.sla_attainment:  # response and resolution rates per group
+            rates = [c for c in amounts if "rate" in c]
+            assert bars == len(table) * min(2, len(rates)), name
+        else:  # a point per month, currency and measure
+            assert points == len(table) * (len(counts) + len(amounts)), name
+        assert bars + points > 0, f"{name} drew nothing from the demo's May"
