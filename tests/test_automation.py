@@ -37,6 +37,7 @@ class GreetCustomers:
 
     name: str = RULE
     to_customer: bool = False
+    paired: bool = False
     fail_on_page: int | None = None
     pages_run: list[str | None] = attrs.field(factory=list, eq=False)
 
@@ -57,13 +58,17 @@ class GreetCustomers:
                     key=f"{RULE}:{c.id}:task",
                 )
             )
-            effects.append(notice_to(Staff(c.owner or "nobody"), c, f"{RULE}:{c.id}:staff"))
+            task_key = f"{RULE}:{c.id}:task" if self.paired else None
+            staff = Staff(c.owner or "nobody")
+            effects.append(notice_to(staff, c, f"{RULE}:{c.id}:staff", task_key))
             if self.to_customer:
-                effects.append(notice_to(c, c, f"{RULE}:{c.id}:customer"))
+                effects.append(notice_to(c, c, f"{RULE}:{c.id}:customer", task_key))
         return RuleBatch(effects, next_after=page.next_after)
 
 
-def notice_to(person: Staff | Customer, about: Customer, key: str) -> Notice:
+def notice_to(
+    person: Staff | Customer, about: Customer, key: str, task_key: str | None = None
+) -> Notice:
     return Notice(
         key=key,
         template="follow_up_due",
@@ -77,6 +82,7 @@ def notice_to(person: Staff | Customer, about: Customer, key: str) -> Notice:
         to=person,
         customer_id=about.id,
         locale="en",
+        task_key=task_key,
     )
 
 
@@ -241,6 +247,25 @@ def test_customer_notices_wait_for_a_customer_channel(greeting_crm: CRM) -> None
     with crm.session() as s:
         keys = {m.key for m in s.outbox.stream(customer_id=reachable.id)}
     assert f"{RULE}:{reachable.id}:customer" in keys
+
+
+def test_a_notice_announcing_a_task_that_exists_is_not_queued_again(greeting_crm: CRM) -> None:
+    crm = greeting_crm
+    crm.automation.add(GreetCustomers(to_customer=True, paired=True), replace=True)
+    with crm.session() as s:
+        s.customers.add(Customer.person("Mail", owner="a", email="mail@example.com"))
+    first = crm.tick(rules=[RULE])
+    assert (first.tasks_created, first.messages_queued, first.unaddressed) == (1, 1, 1)
+    # The staff message is purged and a customer channel appears: the occasion is still done.
+    crm.dispatch()
+    later = crm.clock.now() + timedelta(days=200)
+    with crm.session() as s:  # as a purge would
+        (message,) = s.outbox.list().items
+        s.outbox.remove(message)
+    crm.automation.customer_channel = "memory"
+    again = crm.tick(later, rules=[RULE])
+    assert (again.tasks_created, again.messages_queued, again.skipped) == (0, 0, 3)
+    assert outbox_count(crm) == 0
 
 
 def test_the_recipient_hook_addresses_staff(store_factory: Any, clock: FixedClock) -> None:

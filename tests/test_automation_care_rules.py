@@ -432,12 +432,10 @@ def test_repurchase_reminders_follow_the_customers_rhythm(crm: CRM, clock: Fixed
     assert "138****5678" in notice.body  # the log of a staff channel shows masked phones
 
     # Two orders are a rhythm once min_orders says so: Seldom's next is 11 March.
-    report = tick(
-        crm, clock, RepurchaseReminders(min_orders=2, notices=False), NOW + timedelta(days=3)
-    )
+    seldom_due = NOW + timedelta(days=3)
+    tick_disabled(crm, clock, RepurchaseReminders(min_orders=2, tasks=False), seldom_due)
+    report = tick(crm, clock, RepurchaseReminders(min_orders=2, notices=False), seldom_due)
     assert (report.tasks_created, report.messages_queued) == (1, 0)
-    seldom_due = NOW + timedelta(days=3)  # Seldom's notice is still to come
-    tick_disabled(crm, clock, RepurchaseReminders(min_orders=2), seldom_due)
     with pytest.raises(ValidationError) as caught:
         RepurchaseReminders(min_orders=1)
     assert caught.value.field == "min_orders"
@@ -456,12 +454,10 @@ def test_birthday_care_greets_once_a_year(crm: CRM, clock: FixedClock) -> None:
     add_customer(crm, Customer.person("Other", birthday=date(1992, 7, 3)))
     rule = BirthdayCare(sender="Acme Care")
 
-    report = tick(crm, clock, rule, NOW)
-    # Without a customer channel the greeting is not sent (counted unaddressed); the task is.
-    assert (report.tasks_created, report.messages_queued, report.unaddressed) == (1, 0, 1)
     crm.automation.customer_channel = "memory"
     report = tick(crm, clock, rule, NOW)
-    assert (report.tasks_created, report.messages_queued, report.skipped) == (0, 1, 1)
+    assert (report.tasks_created, report.messages_queued) == (1, 1)
+    assert tick(crm, clock, rule, NOW).skipped == 2
     assert tick(crm, clock, rule, NOW + 10 * HOUR).skipped == 2
     assert totals(crm) == (1, 1)
 
@@ -486,6 +482,24 @@ def test_birthday_care_greets_once_a_year(crm: CRM, clock: FixedClock) -> None:
         with pytest.raises(ValidationError) as caught:
             BirthdayCare(**settings)
         assert caught.value.field == field
+
+
+def test_a_greeting_without_a_customer_channel_is_not_sent_late(
+    crm: CRM, clock: FixedClock
+) -> None:
+    staff_on_memory(crm)
+    add_customer(
+        crm,
+        Customer.person("Mei", owner="li.na", birthday=date(1990, 3, 2), email="mei@example.com"),
+    )
+    report = tick(crm, clock, BirthdayCare(), NOW)
+    # Without a customer channel the greeting is not sent (counted unaddressed); the task is.
+    assert (report.tasks_created, report.messages_queued, report.unaddressed) == (1, 0, 1)
+    crm.automation.customer_channel = "memory"
+    report = tick(crm, clock, BirthdayCare(), NOW + HOUR)
+    # The owner's care task exists, so this birthday is handled: no greeting hours late.
+    assert (report.tasks_created, report.messages_queued, report.skipped) == (0, 0, 2)
+    assert totals(crm) == (1, 0)
 
 
 def test_a_leap_day_birthday_is_kept_on_28_february_in_other_years(
@@ -587,10 +601,10 @@ def test_win_back_policy_and_switch(crm: CRM, clock: FixedClock) -> None:
         )
     patient = WinBack(policy=ChurnPolicy(inactive_days=365))
     assert tick(crm, clock, patient, NOW).tasks_created == 0
+    crm.automation.customer_channel = "memory"
+    tick_disabled(crm, clock, WinBack(tasks=False), NOW)  # the customer's notice only
     report = tick(crm, clock, WinBack(notices=False), NOW)
     assert (report.tasks_created, report.messages_queued) == (1, 0)
-    crm.automation.customer_channel = "memory"
-    tick_disabled(crm, clock, WinBack(), NOW)  # the customer's notice is still to come
     with pytest.raises(ValidationError) as caught:
         WinBack(policy={"inactive_days": 10})  # type: ignore[arg-type]
     assert caught.value.field == "policy"

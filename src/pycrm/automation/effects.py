@@ -22,6 +22,10 @@ def check_key(value: Any, field: str = "key") -> str:
     return conv.required_text(value, field, KEY_LENGTH)
 
 
+def _optional_key(value: Any) -> str | None:
+    return None if value is None else check_key(value, "task_key")
+
+
 @attrs.frozen
 class Staff:
     """Someone on the host's staff, by the name pycrm records them under (a customer's
@@ -52,6 +56,10 @@ class Notice:
     Staff notices go out on the automation's staff channel, customer notices on its customer
     channel (none by default, so pycrm writes to customers only when a host says how). The
     ``key`` makes it happen once: the outbox keeps one message per key.
+
+    ``task_key`` names the task the notice announces. When that task existed before, the
+    notice is not queued either: the occasion has been dealt with, even if its message has
+    since been purged from the outbox or could not be addressed at the time.
     """
 
     key: str = attrs.field(converter=check_key)
@@ -61,3 +69,4 @@ class Notice:
     customer_id: str | None = attrs.field(default=None, converter=conv.optional_text(64))
     locale: str | None = attrs.field(default=None, converter=conv.optional_text(35))
     send_at: datetime | None = attrs.field(default=None, converter=conv.optional_datetime())
+    task_key: str | None = attrs.field(default=None, converter=_optional_key)

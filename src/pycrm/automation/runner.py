@@ -23,7 +23,7 @@ from pycrm.domain import Task
 from pycrm.errors import PluginError, ValidationError
 from pycrm.notify import sees_personal_data
 from pycrm.outbox.message import OutboxMessage
-from pycrm.query import OneOf
+from pycrm.query import MAX_ONE_OF, OneOf
 
 if TYPE_CHECKING:
     from pycrm.crm import CRM
@@ -111,12 +111,19 @@ def write_effects(session: Session, effects: Sequence[Task | Notice]) -> _Counts
     counts = _Counts()
     tasks = [e for e in effects if isinstance(e, Task)]
     notices = [e for e in effects if isinstance(e, Notice)]
+    # Tasks that existed before this page: their own effects and the notices announcing
+    # them are done.
+    asked = sorted({str(t.key) for t in tasks} | {str(n.task_key) for n in notices if n.task_key})
+    done: set[str] = set()
+    for start in range(0, len(asked), MAX_ONE_OF):
+        done |= _taken_task_keys(session, asked[start : start + MAX_ONE_OF])
     if tasks:
-        fresh = _untaken(tasks, lambda keys: _taken_task_keys(session, keys))
+        fresh = _untaken(tasks, lambda keys: done.intersection(keys))
         counts.skipped += len(tasks) - len(fresh)
         counts.tasks_created += session.tasks.add_many(fresh)
     if notices:
-        fresh_notices = _untaken(notices, lambda keys: _taken_message_keys(session, keys))
+        announced = [n for n in notices if n.task_key is None or n.task_key not in done]
+        fresh_notices = _untaken(announced, lambda keys: _taken_message_keys(session, keys))
         counts.skipped += len(notices) - len(fresh_notices)
         messages = [m for m in (_message(session, n) for n in fresh_notices) if m is not None]
         counts.unaddressed += len(fresh_notices) - len(messages)

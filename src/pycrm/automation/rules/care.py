@@ -138,6 +138,7 @@ class RepurchaseReminders:
             effects.append(
                 Notice(
                     key=f"{key}:notice",
+                    task_key=f"{key}:task",
                     template="repurchase_reminder",
                     values={
                         "rep": customer.owner,
@@ -218,6 +219,7 @@ class BirthdayCare:
                 effects.append(
                     Notice(
                         key=f"{key}:notice",
+                        task_key=f"{key}:task",
                         template="birthday_greeting",
                         values={"name": customer.name, "sender": self.sender},
                         to=customer,
@@ -292,6 +294,7 @@ class WinBack:
                 effects.append(
                     Notice(
                         key=f"{key}:notice",
+                        task_key=f"{key}:task",
                         template="win_back",
                         values={"name": customer.name, "offer": self.offer, "sender": self.sender},
                         to=customer,

@@ -145,6 +145,7 @@ class FollowUpDue:
             effects.append(
                 Notice(
                     key=f"{key}:notice",
+                    task_key=f"{key}:task",
                     template="follow_up_due",
                     values={
                         "rep": customer.owner,
@@ -250,6 +251,7 @@ class VisitReportDue:
             effects.append(
                 Notice(
                     key=f"{key}:notice",
+                    task_key=f"{key}:task",
                     template="visit_report_due",
                     values={
                         "rep": visit.assignee,
@@ -355,6 +357,7 @@ class NurtureProspects:
             effects.append(
                 Notice(
                     key=f"{key}:notice",
+                    task_key=f"{key}:task",
                     template="nurture_touch",
                     values={
                         "rep": owner,

@@ -138,6 +138,7 @@ class OverduePayments:
                     effects.append(
                         Notice(
                             key=f"{key}:notice",
+                            task_key=f"{key}:task",
                             template="overdue_payment",
                             values={
                                 "owner": owner,
@@ -218,6 +219,7 @@ class RenewalReminders:
                     effects.append(
                         Notice(
                             key=f"{key}:notice",
+                            task_key=f"{key}:task",
                             template="renewal_reminder",
                             values={
                                 "owner": owner,

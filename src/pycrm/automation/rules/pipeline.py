@@ -191,6 +191,7 @@ class StaleOpportunities:
             effects.append(
                 Notice(
                     key=f"{key}:notice",
+                    task_key=f"{key}:task",
                     template="stale_opportunity",
                     values={**values, "owner": handler},
                     to=Staff(handler),
@@ -301,6 +302,7 @@ class StageDeadlines:
             effects.append(
                 Notice(
                     key=f"{key}:notice",
+                    task_key=f"{key}:task",
                     template="stage_deadline_escalation",
                     values={**values, "supervisor": reader},
                     to=Staff(reader),

@@ -157,6 +157,7 @@ class SlaAlerts:
             effects.append(
                 Notice(
                     key=f"{key}:notice",
+                    task_key=f"{key}:task",
                     template=kind,
                     values={**values, "agent": handler},
                     to=Staff(handler),
