@@ -147,16 +147,16 @@ def test_reports_are_registered_by_name_and_built_for_a_period() -> None:
     crm = CRM.memory(
         identity_key="k" * 32, clock=pycrm.FixedClock(datetime(2026, 12, 3, tzinfo=timezone.utc))
     )
-    crm.reports.add(ReportDefinition(name="new_customers", title="New customers", build=build))
+    crm.reports.add(ReportDefinition(name="people_added", title="People added", build=build))
     with crm.session() as s:
         s.customers.add(pycrm.Customer.person("A"))
-    assert crm.report("new_customers", "2026-12")[0].deals == 1
-    assert crm.report("new_customers").period == Period.parse("2026-11")  # last full month
-    assert crm.report("new_customers")[0].deals == 0
+    assert crm.report("people_added", "2026-12")[0].deals == 1
+    assert crm.report("people_added").period == Period.parse("2026-11")  # last full month
+    assert crm.report("people_added")[0].deals == 0
     with pytest.raises(ValidationError, match="no report named 'nope'"):
         crm.report("nope")
     with pytest.raises(ValidationError) as duplicate:
-        crm.reports.add(ReportDefinition(name="new_customers", title="t", build=build))
+        crm.reports.add(ReportDefinition(name="people_added", title="t", build=build))
     assert duplicate.value.field == "name"
     metric = Metric(name="customers", title="Customers", compute=lambda s, p: Decimal(1))
     crm.reports.add(metric)
@@ -170,7 +170,7 @@ def test_plugins_register_reports_and_their_mistakes_are_theirs() -> None:
     class Plugin:
         @pycrm.hookimpl
         def pycrm_reports(self, register: object) -> None:
-            register(ReportDefinition(name="new_customers", title="New", build=build))  # type: ignore[operator]
+            register(ReportDefinition(name="people_added", title="New", build=build))  # type: ignore[operator]
             register("not a report")  # type: ignore[operator]
 
     with pytest.raises(PluginError):
