@@ -289,3 +289,20 @@ def test_cron_host(tmp_path: Path) -> None:
     assert "sent in all: 4" in out
     assert out.rstrip().endswith("cron_host: ok")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_notebook_review(tmp_path: Path) -> None:
+    out = run_python([str(EXAMPLES / "notebook_review.py")], cwd=tmp_path)
+    assert "imported customers: 200 rows read; 200 created" in out
+    assert "imported orders: 1,029 rows read; 1,029 created" in out
+    assert "regrade: abc as of 2026-07-01T09:00:00+00:00: 200 graded" in out
+    assert "RFM: 198 customers scored as of 2026-06-30" in out
+    assert "segment at risk: 25 customers exported to at-risk.csv" in out
+    for title in ("Order value", "Sales by month", "New customers", "Retention and churn"):
+        assert f"{title} (2026-06)" in out
+    assert "to_pandas: 6 months, revenue 1,356,394.66" in out
+    assert "finding: retention rate fell 13% vs 2026-05 (0.6182 \u2192 0.5385)" in out
+    assert "figures: sales_trend.png, rfm.png" in out
+    assert "13800000001" not in out
+    assert out.rstrip().endswith("notebook_review: ok")
+    assert list(tmp_path.iterdir()) == [], "the example must clean up after itself"
