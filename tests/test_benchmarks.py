@@ -49,3 +49,21 @@ def test_the_dispatch_benchmark_sends_every_message_once() -> None:
     assert "claimed 150, sent 150, retry later 0, dead 0" in out
     assert "messages/s" in out
     assert "every message sent once" in out
+
+
+def test_the_report_benchmark_builds_every_report() -> None:
+    from pycrm import CRM
+
+    out = run_benchmark(
+        "bench_reports.py",
+        *("--customers", "300", "--orders", "3000", "--demo-customers", "40", "--runs", "1"),
+    )
+    with CRM.memory(identity_key="benchmark-test-key") as crm:
+        names = list(crm.reports)
+    table = out.split("report", 1)[1]
+    for name in names:
+        assert f"  {name} " in table, f"{name} missing from the benchmark"
+    assert "over 300 customers and 3,000 orders on SQLite" in out
+    assert f"{len(names)} reports in" in out
+    assert "peak RSS growth during the set" in out
+    assert "diagnosis" in names
