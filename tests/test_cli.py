@@ -326,3 +326,16 @@ def test_demo_writes_its_figures_beside_the_file(demo_db: tuple[Path, Run]) -> N
     assert f"wrote {len(figures)} figures to {folder}" in result.err
     assert (folder / "rfm.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "Management summary, " in result.out
+
+
+def test_report_png_writes_the_figure(demo_db: tuple[Path, Run], tmp_path: Path) -> None:
+    path, _ = demo_db
+    folder = tmp_path / "figures"
+    result = run(
+        "report", "stage_flow", "--db", url(path), "--period", "2026-05", "--png", str(folder)
+    )
+    assert result.code == 0, result.err
+    assert result.out.startswith("Stage flow (2026-05)\n")
+    figure = folder / "stage_flow-2026-05.png"
+    assert f"wrote {figure}" in result.err
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
