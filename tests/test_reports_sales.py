@@ -14,11 +14,14 @@ from hypothesis import strategies as st
 from pycrm import (
     CRM,
     Actor,
+    AlreadyExists,
     Customer,
     FixedClock,
     Money,
     Opportunity,
     Order,
+    SalesTarget,
+    ValidationError,
     advance_opportunity,
     default_pipeline,
     deliver,
@@ -31,6 +34,7 @@ from pycrm.analytics.sales import (
     OrderValueRow,
     SalesBreakdownRow,
     SalesTrendRow,
+    TargetRow,
     WonDealsRow,
     average,
     rate,
@@ -189,8 +193,8 @@ def test_won_deals_and_leaderboard(crm: CRM, clock: FixedClock) -> None:
         WonDealsRow("bob", "west", "south", "CNY", 1, Decimal("2000")),
     ]
     assert list(crm.report("leaderboard", "2026-11")) == [
-        LeaderboardRow(1, "bob", "CNY", 1, Decimal("2000")),
-        LeaderboardRow(2, "alice", "CNY", 1, Decimal("1000")),
+        LeaderboardRow(1, "bob", "CNY", 1, Decimal("2000"), None, None),
+        LeaderboardRow(2, "alice", "CNY", 1, Decimal("1000"), None, None),
     ]
     with crm.session() as s:
         assert crm.reports.metric("won_amount").compute(s, NOVEMBER) == {
@@ -229,8 +233,86 @@ def test_sales_breakdown_by_dimension(crm: CRM, clock: FixedClock) -> None:
     ]
 
 
+def add_targets(crm: CRM) -> None:
+    with crm.session() as s:
+        for subject, name, period, amount, currency in [
+            ("rep", "alice", "2026-11", "1500", "CNY"),
+            ("rep", "bob", "2026-11", "1000", "CNY"),
+            ("team", "east", "2026-11", "5000", "CNY"),
+            ("team", "west", "2026-11", "100", "USD"),
+            ("rep", "carol", "2026-10", "500", "CNY"),
+        ]:
+            s.sales_targets.add(
+                SalesTarget(
+                    period=period, amount=Money(Decimal(amount), currency), **{subject: name}
+                )
+            )
+
+
+def test_targets_and_attainment(crm: CRM, clock: FixedClock) -> None:
+    seed(crm, clock)
+    add_targets(crm)
+    # Won in November: d1 (alice, east, 1000 CNY), d3 (bob, west, 2000 CNY). carol's target
+    # is October's.
+    assert list(crm.report("targets", "2026-11")) == [
+        TargetRow("rep", "alice", "CNY", Decimal("1500"), Decimal("1000"), Decimal("0.6667")),
+        TargetRow("rep", "bob", "CNY", Decimal("1000"), Decimal("2000"), Decimal("2.0000")),
+        TargetRow("team", "east", "CNY", Decimal("5000"), Decimal("1000"), Decimal("0.2000")),
+        # west won 2000 CNY, none of it in the target's USD.
+        TargetRow("team", "west", "USD", Decimal("100"), Decimal("0"), Decimal("0.0000")),
+    ]
+    assert list(crm.report("leaderboard", "2026-11")) == [
+        LeaderboardRow(1, "bob", "CNY", 1, Decimal("2000"), Decimal("1000"), Decimal("2.0000")),
+        LeaderboardRow(2, "alice", "CNY", 1, Decimal("1000"), Decimal("1500"), Decimal("0.6667")),
+    ]
+    assert list(crm.report("targets", "2026-12")) == []
+
+
+def test_one_target_per_subject_and_period(crm: CRM, clock: FixedClock) -> None:
+    add_targets(crm)
+    with crm.session() as s:
+        again = SalesTarget(period="2026-11", amount=Money(Decimal("9"), "USD"), rep="alice")
+        with pytest.raises(AlreadyExists):
+            s.sales_targets.add(again)
+    with crm.session() as s:
+        found = s.sales_targets.list(period="2026-11", rep="alice").items
+        assert [(t.key, t.amount) for t in found] == [
+            ("rep/alice/2026-11", Money(Decimal("1500"), "CNY"))
+        ]
+        # A team may share a rep's name: a different subject.
+        s.sales_targets.add(
+            SalesTarget(period="2026-11", amount=Money(Decimal("1"), "CNY"), team="alice")
+        )
+
+
 @pytest.mark.parametrize(
-    "name", ["lead_conversion", "order_value", "won_deals", "leaderboard", "sales_breakdown"]
+    ("fields", "field"),
+    [
+        ({"period": "2026-11", "amount": Money(Decimal("1"), "CNY")}, "rep"),
+        (
+            {"period": "2026-11", "amount": Money(Decimal("1"), "CNY"), "rep": "a", "team": "b"},
+            "rep",
+        ),
+        ({"period": "November", "amount": Money(Decimal("1"), "CNY"), "rep": "a"}, "period"),
+        ({"period": "2026-11", "amount": Money(Decimal("0"), "CNY"), "rep": "a"}, "amount"),
+        ({"period": "2026-11", "amount": "100", "rep": "a"}, "amount"),
+    ],
+)
+def test_a_bad_target_is_refused_by_field(fields: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        SalesTarget(**fields)
+    assert caught.value.field == field
+
+
+def test_a_target_period_is_written_as_periods_are() -> None:
+    target = SalesTarget(period=" 2026-q4", amount=Money(Decimal("1"), "CNY"), team="east")
+    assert (target.period, target.key) == ("2026-Q4", "team/east/2026-Q4")
+    assert SalesTarget(period=Period.parse("2026"), amount=target.amount, rep="a").period == "2026"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["lead_conversion", "order_value", "won_deals", "leaderboard", "sales_breakdown", "targets"],
 )
 def test_an_empty_period_has_no_rows(crm: CRM, clock: FixedClock, name: str) -> None:
     seed(crm, clock)

@@ -192,15 +192,16 @@ def test_define_tables_on_a_host_metadata_with_prefix_and_schema() -> None:
         "erp_crm_calendars",
         "erp_crm_merge_logs",
         "erp_crm_outbox_messages",
+        "erp_crm_sales_targets",
         "erp_crm_audit_log",
     }
     assert set(metadata.tables) == {"host_invoices"} | {f"sales.{name}" for name in ours}
     for table in tables:
         assert table.schema == "sales"
         # Rep assignments, team supervisors and agents' turns belong to reps, teams and
-        # service groups, exchange rates and calendars are reference data, none of them to a
-        # customer: small tables a sharded database would replicate to every node rather
-        # than distribute.
+        # service groups, exchange rates and calendars are reference data, sales targets
+        # belong to reps and teams, none of them to a customer: small tables a sharded
+        # database would replicate to every node rather than distribute.
         keyed_elsewhere = (
             tables.customers,
             tables.rep_assignments,
@@ -209,6 +210,7 @@ def test_define_tables_on_a_host_metadata_with_prefix_and_schema() -> None:
             tables.segments,
             tables.agent_turns,
             tables.calendars,
+            tables.sales_targets,
         )
         assert "customer_id" in table.c or table in keyed_elsewhere
         names = [c.name for c in table.constraints] + [i.name for i in table.indexes]
@@ -484,7 +486,7 @@ def test_instalments_and_approvals_are_rows_for_plain_sql(store: SqlStore) -> No
 def test_migrations_ship_their_template() -> None:
     assert (MIGRATIONS / "script.py.mako").is_file()
     assert (MIGRATIONS / "env.py").is_file()
-    assert head_revision() == "0012"
+    assert head_revision() == "0013"
 
 
 # -- types -----------------------------------------------------------------------------------

@@ -235,6 +235,7 @@ from pycrm.pipeline import advance as advance_stage
 from pycrm.pipeline import grade as grade_lead
 from pycrm.pipeline import start as start_stage
 from pycrm.pipeline import train as train_win_model
+from pycrm.pipeline.targets import SalesTarget
 from pycrm.plugins import ENTRY_POINT_GROUP, PluginLoadError, hookimpl, hookspec
 from pycrm.query import OneOf, Range
 from pycrm.rates import load_rates
@@ -448,6 +449,7 @@ __all__ = [
     "RowError",
     "RuleBatch",
     "RuleReport",
+    "SalesTarget",
     "Satisfaction",
     "Scope",
     "ScoreContribution",

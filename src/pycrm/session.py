@@ -54,6 +54,7 @@ from pycrm.pipeline import (
     StoredExchangeRate,
     TeamSupervisor,
 )
+from pycrm.pipeline.targets import SalesTarget
 from pycrm.rates import load_rates
 from pycrm.regrade import REGRADE_BATCH, RegradeReport, customer_facts, explain_grade, regrade
 from pycrm.repository import Repository, customer_id_of
@@ -121,6 +122,7 @@ class Session:
     calendars: Repository[CalendarDefinition]
     merge_logs: Repository[MergeLog]
     outbox: OutboxRepository
+    sales_targets: Repository[SalesTarget]
     service: ServiceDesk
 
     def __init__(
@@ -161,6 +163,7 @@ class Session:
         self.calendars = Repository(self, SPEC_BY_TYPE["calendar"])
         self.merge_logs = Repository(self, SPEC_BY_TYPE["merge_log"])
         self.outbox = OutboxRepository(self, SPEC_BY_TYPE["outbox_message"])
+        self.sales_targets = Repository(self, SPEC_BY_TYPE["sales_target"])
         self.service = ServiceDesk(self)
         self.audit = AuditLog(self)
 

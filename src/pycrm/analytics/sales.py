@@ -222,12 +222,15 @@ class LeaderboardRow:
     currency: str
     deals: int
     amount: Decimal
+    target: Decimal | None
+    attainment: Decimal | None
 
 
 def leaderboard(session: Session, period: Period) -> ReportTable[LeaderboardRow]:
     totals: dict[tuple[str | None, str], list[Decimal]] = defaultdict(list)
     for deal, _ in won_in(session, period):
         totals[(deal.owner, deal.amount.currency)].append(deal.amount.amount)
+    goals = targets_for(session, period)
     rows: list[LeaderboardRow] = []
     for currency in sorted({c for _, c in totals}):
         ranked = sorted(
@@ -238,17 +241,74 @@ def leaderboard(session: Session, period: Period) -> ReportTable[LeaderboardRow]
             ),
             key=lambda t: (-t[1], -t[2], t[0] is not None, t[0] or ""),
         )
-        rows.extend(
-            LeaderboardRow(rank, owner, currency, count, amount)
-            for rank, (owner, amount, count) in enumerate(ranked, start=1)
-        )
+        for rank, (owner, amount, count) in enumerate(ranked, start=1):
+            goal = goals.get(("rep", owner or "", currency))
+            rows.append(
+                LeaderboardRow(rank, owner, currency, count, amount, goal, attainment(amount, goal))
+            )
     return ReportTable(
         title="Leaderboard",
         row_type=LeaderboardRow,
         rows=rows,
         period=period,
         notes=[
-            "Reps ranked by amount won in the period, per currency; ties by deals won, then name."
+            "Reps ranked by amount won in the period, per currency; ties by deals won, "
+            "then name. attainment: amount / the rep's target for the period, when one is "
+            "set in the same currency."
+        ],
+    )
+
+
+# targets ------------------------------------------------------------------------------------
+
+
+def targets_for(session: Session, period: Period) -> dict[tuple[str, str, str], Decimal]:
+    """The targets set for ``period`` (by its label): (subject, name, currency) -> amount."""
+    return {
+        (t.subject, t.name, t.amount.currency): t.amount.amount
+        for t in session.sales_targets.stream(period=period.label)
+    }
+
+
+def attainment(won: Decimal, target: Decimal | None) -> Decimal | None:
+    """``won / target`` rounded to 4 places (above 1 when the target is beaten)."""
+    if target is None or target <= 0:
+        return None
+    return (won / target).quantize(RATE_PLACES, ROUND_HALF_EVEN)
+
+
+@attrs.frozen
+class TargetRow:
+    subject: str
+    name: str
+    currency: str
+    target: Decimal
+    won: Decimal
+    attainment: Decimal | None
+
+
+def targets(session: Session, period: Period) -> ReportTable[TargetRow]:
+    goals = targets_for(session, period)
+    won: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+    if goals:
+        for deal, _ in won_in(session, period):
+            money = deal.amount
+            if deal.owner is not None:
+                won[("rep", deal.owner, money.currency)] += money.amount
+            if deal.team is not None:
+                won[("team", deal.team, money.currency)] += money.amount
+    rows = []
+    for (subject, name, currency), goal in sorted(goals.items()):
+        amount = won.get((subject, name, currency), Decimal(0))
+        rows.append(TargetRow(subject, name, currency, goal, amount, attainment(amount, goal)))
+    return ReportTable(
+        title="Sales targets",
+        row_type=TargetRow,
+        rows=rows,
+        period=period,
+        notes=[
+            "Targets set for the period (by its label, e.g. 2026-11), beside the amount won "
+            "in it in the target's currency: by the rep (deals they own) or the team."
         ],
     )
 
@@ -390,6 +450,12 @@ REPORTS: tuple[ReportDefinition, ...] = (
         title="Won deals",
         build=won_deals,
         description="Deals won in the period by owner, team and region, per currency.",
+    ),
+    ReportDefinition(
+        name="targets",
+        title="Sales targets",
+        build=targets,
+        description="Each rep's and team's target for the period, amount won, attainment.",
     ),
     ReportDefinition(
         name="leaderboard",

@@ -28,6 +28,7 @@ from pycrm.pipeline import (
     StoredExchangeRate,
     TeamSupervisor,
 )
+from pycrm.pipeline.targets import SalesTarget
 from pycrm.service.definition import CalendarDefinition
 from pycrm.service.ticket import Ticket
 from pycrm.service.turns import AgentTurn
@@ -291,6 +292,16 @@ SPECS: tuple[EntitySpec, ...] = (
     EntitySpec("calendar", CalendarDefinition, "calendars", frozenset({"name"}), unique=("name",)),
     # No reference to the survivor: the log outlives it (a later merge may remove it).
     EntitySpec("merge_log", MergeLog, "merge_logs", frozenset({"customer_id"})),
+    EntitySpec(
+        "sales_target",
+        SalesTarget,
+        "sales_targets",
+        frozenset({"rep", "team", "period", "key"}),
+        # ``key`` is subject/name/period: one target per rep or team and period.
+        unique=("key",),
+        values={"amount", "currency"},
+        summable={"amount"},
+    ),
     EntitySpec(
         "outbox_message",
         OutboxMessage,

@@ -70,6 +70,7 @@ TABLE_NAMES = (
     "calendars",
     "merge_logs",
     "outbox_messages",
+    "sales_targets",
     "audit_log",
 )
 """Unprefixed table names in creation order (parents before children)."""
@@ -109,6 +110,7 @@ class Tables:
     calendars: sa.Table
     merge_logs: sa.Table
     outbox_messages: sa.Table
+    sales_targets: sa.Table
     audit_log: sa.Table
 
     def __iter__(self) -> Iterator[sa.Table]:
@@ -684,6 +686,19 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         ix("outbox_messages", "claim"),
         ix("outbox_messages", "customer_id", "id"),
     )
+    sales_targets = table(
+        "sales_targets",
+        *bookkeeping("sales_targets"),
+        sa.Column("key", sa.String(200), nullable=False),
+        sa.Column("rep", sa.String(120), nullable=True),
+        sa.Column("team", sa.String(120), nullable=True),
+        sa.Column("period", sa.String(32), nullable=False),
+        sa.Column("amount", Amount(), nullable=False),
+        sa.Column("currency", sa.String(3), nullable=False),
+        sa.UniqueConstraint("key", name=name("sales_targets_key_uq")),
+        # A period's targets, read by the targets report and the leaderboard.
+        ix("sales_targets", "period", "id"),
+    )
     audit_log = table(
         "audit_log",
         sa.Column("id", id_type(), nullable=False),
@@ -731,5 +746,6 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         calendars=calendars,
         merge_logs=merge_logs,
         outbox_messages=outbox_messages,
+        sales_targets=sales_targets,
         audit_log=audit_log,
     )

@@ -42,6 +42,7 @@ from pycrm.pipeline import (
     StoredExchangeRate,
     TeamSupervisor,
 )
+from pycrm.pipeline.targets import SalesTarget
 from pycrm.service.definition import CalendarDefinition, Hours
 from pycrm.service.ticket import Satisfaction, Ticket
 from pycrm.service.turns import AgentTurn
@@ -773,6 +774,28 @@ def outbox_message_from_row(row: Row, _: Sequence[Row] = ()) -> OutboxMessage:
     return _from_columns(OutboxMessage, row)
 
 
+# -- sales targets -------------------------------------------------------------------------
+
+
+def sales_target_row(t: SalesTarget) -> RowDict:
+    return {
+        "id": t.id,
+        "version": t.version,
+        "created_at": t.created_at,
+        "updated_at": t.updated_at,
+        "key": t.key,
+        "rep": t.rep,
+        "team": t.team,
+        "period": t.period,
+        "amount": t.amount.amount,
+        "currency": t.amount.currency,
+    }
+
+
+def sales_target_from_row(row: Row, _: Sequence[Row] = ()) -> SalesTarget:
+    return _from_columns(SalesTarget, row, amount=Money(row["amount"], row["currency"]))
+
+
 # -- audit ---------------------------------------------------------------------------------
 
 
@@ -880,6 +903,7 @@ MAPPINGS: Mapping[str, EntityMapping] = {
         ),
         EntityMapping("calendar", "calendars", calendar_row, calendar_from_row),
         EntityMapping("merge_log", "merge_logs", merge_log_row, merge_log_from_row),
+        EntityMapping("sales_target", "sales_targets", sales_target_row, sales_target_from_row),
     )
 }
 """Entity type (as in ``pycrm.storage.spec.SPECS``) -> its mapping."""
