@@ -3,7 +3,7 @@ against a hand-made book of stage visits, on every store."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from pycrm import (
     CRM,
+    Actor,
     Customer,
     FixedClock,
     Money,
@@ -24,6 +25,7 @@ from pycrm import (
 )
 from pycrm.analytics import Period
 from pycrm.analytics.flow import CalibrationRow, ForecastRow, StageFlowRow, days
+from pycrm.analytics.visits import StageEntries, StageStays, Window, microseconds
 
 UTC = timezone.utc
 SALES = default_pipeline()
@@ -203,13 +205,40 @@ def test_an_empty_book_forecasts_nothing(crm: CRM) -> None:
         assert crm.reports.metric("forecast_amount").compute(s, NOVEMBER) == {}
 
 
-@given(st.lists(st.integers(min_value=0, max_value=10**8), max_size=20))
+@given(st.lists(st.integers(min_value=0, max_value=10**14), max_size=20))
 def test_average_days_is_the_mean_stay_rounded(stays: list[int]) -> None:
-    found = days(Decimal(sum(stays)), len(stays))
+    found = days(sum(stays), len(stays))
     if not stays:
         assert found is None
         return
     assert found is not None
-    exact = Decimal(sum(stays)) / len(stays) / 86400
+    exact = Decimal(sum(stays)) / len(stays) / 86_400_000_000
     assert abs(found - exact) <= Decimal("0.005")
-    assert min(stays) / 86400 - 0.01 <= float(found) <= max(stays) / 86400 + 0.01
+    assert found.as_tuple().exponent == -2
+
+
+@given(st.timedeltas(min_value=timedelta(0)))
+def test_a_length_in_microseconds_is_exact(length: timedelta) -> None:
+    assert timedelta(microseconds=microseconds(length)) == length
+
+
+def test_visit_lengths_are_exact_to_the_microsecond(crm: CRM, clock: FixedClock) -> None:
+    opened = datetime(2026, 11, 1, 0, 0, 0, 1, tzinfo=UTC)
+    moved = datetime(2026, 11, 2, 3, 4, 5, 678912, tzinfo=UTC)
+    clock.set(at(12, 5))
+    with crm.session() as s:
+        c = s.customers.add(Customer.company("Acme", owner="bob"))
+        s.opportunities.add(deal(c, "1", "CNY", opened, [("needs_confirmed", moved)]))
+    window = Window(NOVEMBER.start, NOVEMBER.end)
+    with crm.session() as s:
+        # 1 day 3:04:05.678911 = (86400 + 11045) s and 678911 microseconds.
+        assert s._analytics.stage_stays(window) == [
+            StageStays("sales", "initial_contact", 1, 97_445_678_911)
+        ]
+        assert s._analytics.stage_entries(window) == [
+            StageEntries("sales", "initial_contact", "needs_confirmed", 1),
+            StageEntries("sales", "needs_confirmed", None, 1),
+        ]
+    # bob's customer: alice sees no visits, so no flow.
+    assert list(crm.report("stage_flow", "2026-11", actor=Actor("alice"))) == []
+    assert len(crm.report("stage_flow", "2026-11", actor=Actor("bob"))) == 6

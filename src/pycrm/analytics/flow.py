@@ -1,10 +1,11 @@
 """Pipeline reports: how deals flow through the stages, the weighted forecast, and how well
 the stage probabilities set in a pipeline match the deals that closed.
 
-Stage visits live in each deal's history. Every visit that began or ended in a period was
-written when it did, so the deals changed since the period began hold them all: one
-streaming pass over those deals reads the visits, the same on every store. The forecast is
-one aggregation over the open deals, weighted in Python by each stage's probability.
+The stage flow counts the visits of the deals' stage histories where they are stored (one
+``GROUP BY`` each over the visit table on SQL stores; see :mod:`pycrm.analytics.visits`).
+The forecast is one aggregation over the open deals, weighted in Python by each stage's
+probability. Calibration reads the deals closed in the period in one streaming pass over
+the closed deals changed since it began, which every deal closed in it must have been.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pycrm.analytics.catalogue import Metric, ReportDefinition
 from pycrm.analytics.period import Period
 from pycrm.analytics.sales import MONEY_PLACES, rate
 from pycrm.analytics.table import ReportTable
+from pycrm.analytics.visits import Window
 from pycrm.pipeline import Opportunity
 from pycrm.pipeline.machine import StageMachine, StageOutcome
 from pycrm.query import OneOf, Range
@@ -31,14 +33,16 @@ if TYPE_CHECKING:
     from pycrm.session import Session
 
 DAY_PLACES = Decimal("0.01")
-SECONDS_PER_DAY = Decimal(86400)
+MICROSECONDS_PER_DAY = Decimal(86_400_000_000)
 
 
-def days(seconds: Decimal, visits: int) -> Decimal | None:
-    """The average of ``visits`` stays totalling ``seconds``, in days to 2 places."""
+def days(microseconds: int, visits: int) -> Decimal | None:
+    """The average of ``visits`` stays totalling ``microseconds``, in days to 2 places."""
     if visits <= 0:
         return None
-    return (seconds / visits / SECONDS_PER_DAY).quantize(DAY_PLACES, ROUND_HALF_EVEN)
+    return (Decimal(microseconds) / visits / MICROSECONDS_PER_DAY).quantize(
+        DAY_PLACES, ROUND_HALF_EVEN
+    )
 
 
 def outcome_of(machine: StageMachine, stage: str) -> StageOutcome | None:
@@ -65,37 +69,41 @@ class _Tally:
     entered: int = 0
     moved_on: int = 0
     left: int = 0
-    seconds: Decimal = Decimal(0)
+    microseconds: int = 0
 
 
 def _flow_stages(machine: StageMachine) -> list[str]:
     return [k for k in machine.keys if machine.outcome(k) is not StageOutcome.LOST]
 
 
+def _moves_on(machine: StageMachine, stage: str, after: str | None) -> bool:
+    """Whether leaving ``stage`` for ``after`` is progress: a later stage, not lost."""
+    if after is None or outcome_of(machine, after) is StageOutcome.LOST:
+        return False
+    keys = machine.keys
+    return after in keys and (stage not in keys or keys.index(after) > keys.index(stage))
+
+
 def flow_rows(session: Session, period: Period) -> list[StageFlowRow]:
-    window = period.moments
+    session._check_open()
+    window = Window(period.start, period.end)
+    # The session's analytics: counted over the deals its actor may see.
+    analytics = session._analytics
     pipelines = session.crm.pipelines
     tallies: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
-    for deal in session.opportunities.stream(updated_at=Range(start=period.start)):
-        machine = pipelines.get(deal.pipeline)
+    for entry in analytics.stage_entries(window):
+        machine = pipelines.get(entry.pipeline)
         if machine is None:
             continue
-        order = {key: i for i, key in enumerate(machine.keys)}
-        visits = deal.stage_state.history
-        for i, visit in enumerate(visits):
-            tally = tallies[(deal.pipeline, visit.stage)]
-            if window.contains(visit.entered_at):
-                tally.entered += 1
-                after = visits[i + 1].stage if i + 1 < len(visits) else None
-                if (
-                    after is not None
-                    and outcome_of(machine, after) is not StageOutcome.LOST
-                    and order.get(after, -1) > order.get(visit.stage, -1)
-                ):
-                    tally.moved_on += 1
-            if visit.left_at is not None and window.contains(visit.left_at):
-                tally.left += 1
-                tally.seconds += Decimal(str((visit.left_at - visit.entered_at).total_seconds()))
+        tally = tallies[(entry.pipeline, entry.stage)]
+        tally.entered += entry.visits
+        if _moves_on(machine, entry.stage, entry.next_stage):
+            tally.moved_on += entry.visits
+    for stay in analytics.stage_stays(window):
+        if stay.pipeline in pipelines:
+            tally = tallies[(stay.pipeline, stay.stage)]
+            tally.left += stay.visits
+            tally.microseconds += stay.microseconds
     rows = []
     for name in sorted({p for p, _ in tallies}):
         machine = pipelines[name]
@@ -109,7 +117,7 @@ def flow_rows(session: Session, period: Period) -> list[StageFlowRow]:
                     t.moved_on,
                     rate(t.moved_on, t.entered),
                     t.left,
-                    days(t.seconds, t.left),
+                    days(t.microseconds, t.left),
                 )
             )
     return rows

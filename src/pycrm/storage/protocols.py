@@ -14,6 +14,7 @@ from typing import Any, Protocol, TypeVar
 
 from pycrm.access.scope import Scope
 from pycrm.analytics.aggregate import Aggregation
+from pycrm.analytics.visits import StageEntries, StageStays, Window
 from pycrm.domain import AuditEntry, Customer, Entity
 from pycrm.grading.candidates import GradeCandidate
 from pycrm.grading.churn import ChurnPolicy, ChurnSignals
@@ -160,6 +161,16 @@ class Analytics(Protocol):
         """The rows of ``aggregation`` (its filters already checked by the session): group
         keys then measures, one row per group in group order (``None`` first), or one row
         without ``group_by``. Enum values as their text, sums of whole numbers as ``int``."""
+        ...
+
+    def stage_entries(self, window: Window) -> list[StageEntries]:
+        """Opportunity stage visits begun in ``window``, counted by pipeline, stage and the
+        stage entered next (``None`` while current), in that order, ``None`` first."""
+        ...
+
+    def stage_stays(self, window: Window) -> list[StageStays]:
+        """Opportunity stage visits ended in ``window``, counted with their total length in
+        whole microseconds, by pipeline and stage, in that order."""
         ...
 
     def rfm(self, *, as_of: datetime, bins: int, currency: str | None) -> RfmTable:

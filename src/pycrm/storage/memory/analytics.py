@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pycrm.access.scope import Scope
 from pycrm.analytics.aggregate import Aggregation
+from pycrm.analytics.visits import StageEntries, StageStays, Window
 from pycrm.domain import Customer, Interaction, Order
 from pycrm.grading.candidates import GradeCandidate
 from pycrm.grading.churn import ChurnPolicy, ChurnSignals, assess, signals_of
@@ -21,6 +22,7 @@ from pycrm.grading.expr import Expr, Ref
 from pycrm.grading.grades import CustomerGrade
 from pycrm.grading.loyalty import PointsEntry
 from pycrm.grading.rfm import RfmTable, score
+from pycrm.storage.memory import visits
 from pycrm.storage.memory.aggregate import aggregate
 
 if TYPE_CHECKING:
@@ -145,6 +147,16 @@ class MemoryAnalytics:
         if self._scope is not None:
             table = table.within(self._scope)
         return aggregate(table, self._tx.table(Customer.ENTITY_TYPE), aggregation)
+
+    def _deals(self) -> Any:
+        table = self._tx.table("opportunity")
+        return table if self._scope is None else table.within(self._scope)
+
+    def stage_entries(self, window: Window) -> list[StageEntries]:
+        return visits.stage_entries(self._deals(), window)
+
+    def stage_stays(self, window: Window) -> list[StageStays]:
+        return visits.stage_stays(self._deals(), window)
 
     def rfm(self, *, as_of: datetime, bins: int, currency: str | None) -> RfmTable:
         orders: list[Order] = self._tx.table(Order.ENTITY_TYPE)._visible()

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from pycrm.access.scope import Scope
 from pycrm.analytics.aggregate import Aggregation
+from pycrm.analytics.visits import StageEntries, StageStays, Window
 from pycrm.domain import Customer
 from pycrm.grading.candidates import GradeCandidate
 from pycrm.grading.churn import ChurnPolicy, ChurnSignals
@@ -24,6 +25,7 @@ from pycrm.storage.sqlalchemy.repository import SqlEntityTable
 from pycrm.storage.sqlalchemy.rfm import rfm
 from pycrm.storage.sqlalchemy.rules import RuleCompiler
 from pycrm.storage.sqlalchemy.tables import Tables
+from pycrm.storage.sqlalchemy.visits import stage_entries, stage_stays
 
 
 class SqlAnalytics:
@@ -149,6 +151,12 @@ class SqlAnalytics:
         return aggregate(
             self._conn, self._table(aggregation.entity), self._base_table("customer"), aggregation
         )
+
+    def stage_entries(self, window: Window) -> list[StageEntries]:
+        return stage_entries(self._conn, self._tables, self._table("opportunity"), window)
+
+    def stage_stays(self, window: Window) -> list[StageStays]:
+        return stage_stays(self._conn, self._tables, self._table("opportunity"), window)
 
     def rfm(self, *, as_of: datetime, bins: int, currency: str | None) -> RfmTable:
         where = []
