@@ -82,6 +82,26 @@ def test_a_funnel_has_a_bar_per_row_and_count(tmp_path: Path) -> None:
     assert axes.get_title() == "Lead conversion (2026-11)"
 
 
+@attrs.frozen
+class FlowRow:
+    pipeline: str
+    stage: str
+    entered: int
+    moved_on: int
+
+
+def test_a_funnel_of_two_pipelines_names_them(tmp_path: Path) -> None:
+    rows = [FlowRow("sales", "proposal", 4, 2), FlowRow("renewals", "proposal", 3, 1)]
+    figure = plots.funnel(ReportTable(title="Stage flow", row_type=FlowRow, rows=rows))
+    saved(figure, tmp_path / "flow.png")
+    (axes,) = figure.axes
+    assert len(axes.patches) == 4
+    labels = sorted(t.get_text() for t in axes.get_yticklabels())
+    assert labels == ["renewals/proposal", "sales/proposal"]
+    one = plots.funnel(ReportTable(title="Stage flow", row_type=FlowRow, rows=rows[:1]))
+    assert [t.get_text() for t in one.axes[0].get_yticklabels()] == ["proposal"]
+
+
 def test_monthly_trends_have_a_point_per_month_currency_and_measure(tmp_path: Path) -> None:
     rows = [
         TrendRow("2026-09", "CNY", 2, Decimal("300")),

@@ -88,6 +88,9 @@ def funnel(table: ReportTable[Any]) -> Figure:
     figure = _new_figure()
     axes = figure.add_subplot()
     names = [_label(getattr(row, label)) for row in table]
+    if "pipeline" in labels and len({row.pipeline for row in table}) > 1:
+        # Stages of several pipelines: say whose.
+        names = [f"{_label(row.pipeline)}/{name}" for row, name in zip(table, names, strict=True)]
     positions = list(range(len(names)))[::-1]
     for column in counts[:2]:
         axes.barh(
