@@ -10,7 +10,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pycrm import CRM, Customer, Metric, Money, Order, Period, Session, ValidationError
+from pycrm import (
+    CRM,
+    Actor,
+    Customer,
+    Metric,
+    Money,
+    Order,
+    Period,
+    Role,
+    Session,
+    ValidationError,
+)
 from pycrm.analytics import Aggregation, Count
 from pycrm.analytics.diagnosis import DiagnosisRow, compare, diagnose, findings, show
 
@@ -78,7 +89,9 @@ def add_book(crm: CRM) -> None:
         crm.reports.add(metric)
     with crm.session() as s:
         customers = {
-            region: s.customers.add(Customer.company(f"{region} Co", region=region))
+            region: s.customers.add(
+                Customer.company(f"{region} Co", region=region, owner=f"{region}.rep")
+            )
             for region in ("north", "south")
         }
         for n, (region, placed, status) in enumerate(BOOK):
@@ -136,6 +149,19 @@ def test_a_drop_beyond_the_threshold_is_flagged_on_every_store(crm: CRM) -> None
         DiagnosisRow("nothing_yet", None, None, None, None, False, None),
     ]
     assert "paid orders fell 20% vs 2026-10 (10 \u2192 8)" in findings(table)
+
+
+def test_an_actor_is_diagnosed_on_their_own_records(crm: CRM) -> None:
+    add_book(crm)
+    rep = Actor("north.rep", role=Role.REP)
+    table = crm.report("diagnosis", NOVEMBER, actor=rep)
+    assert [(r.metric, r.key, r.previous, r.current, r.change, r.flagged) for r in ours(table)] == [
+        # North's paid orders only: 6 -> 5, (5 - 6) / 6 = -0.1667, beyond 10%.
+        ("paid_orders", None, Decimal(6), Decimal(5), Decimal("-0.1667"), True),
+        # North's cancellations only; south's are not theirs to see.
+        ("cancelled_orders", "north", Decimal(2), Decimal(4), Decimal("1.0000"), True),
+        ("nothing_yet", None, None, None, None, False),
+    ]
 
 
 def test_a_floor_or_a_higher_threshold_keeps_a_drop_quiet(crm: CRM) -> None:
