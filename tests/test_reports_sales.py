@@ -364,3 +364,16 @@ def test_an_average_is_cents_close_to_the_quotient(total: Decimal, count: int) -
         return
     assert found is not None
     assert abs(found * count - total) <= Decimal("0.005") * count
+
+
+def test_product_lines_sum_exactly_per_price(crm: CRM, clock: FixedClock) -> None:
+    clock.set(at(12, 5))
+    with crm.session() as s:
+        a = s.customers.add(Customer.company("A", owner="alice"))
+        lines = [("X", "1.5", "10.25"), ("X", "2", "10.25"), ("X", "1", "9.99")]
+        s.orders.add(order(a, "p1", at(11, 3), lines))
+    # 1.5 x 10.25 + 2 x 10.25 + 1 x 9.99 = 15.375 + 20.5 + 9.99 = 45.865, over 3 lines.
+    expected = [SalesBreakdownRow("product", "X", "CNY", 3, Decimal("45.865"))]
+    assert list(crm.report("sales_breakdown", "2026-11")) == expected
+    assert list(crm.report("sales_breakdown", "2026-11", actor=Actor("alice"))) == expected
+    assert list(crm.report("sales_breakdown", "2026-11", actor=Actor("bob"))) == []

@@ -22,6 +22,7 @@ from pycrm.analytics.aggregate import Aggregation, Count, Sum
 from pycrm.analytics.catalogue import Metric, ReportDefinition
 from pycrm.analytics.period import Period, PeriodKind
 from pycrm.analytics.table import ReportTable
+from pycrm.analytics.visits import Window
 from pycrm.domain.order import PURCHASE_STATUSES
 from pycrm.pipeline import Opportunity
 from pycrm.pipeline.machine import StageOutcome
@@ -401,11 +402,16 @@ def sales_breakdown(session: Session, period: Period) -> ReportTable[SalesBreakd
         for (dimension, value, currency), a in groups.items()
     ]
     products: dict[tuple[str | None, str], tuple[int, Decimal]] = {}
-    for order in session.orders.stream(**_purchases(period)):
-        for line in order.lines:
-            money = line.amount
-            count, total = products.get((line.sku, money.currency), (0, Decimal(0)))
-            products[(line.sku, money.currency)] = (count + 1, total + money.amount)
+    session._check_open()
+    # The session's analytics: the lines of the orders its actor may see.
+    for line in session._analytics.line_sales(
+        Window(period.start, period.end), {s.value for s in PURCHASE_STATUSES}
+    ):
+        count, total = products.get((line.sku, line.currency), (0, Decimal(0)))
+        products[(line.sku, line.currency)] = (
+            count + line.lines,
+            total + line.quantity * line.unit_price,
+        )
     rows.extend(
         SalesBreakdownRow("product", sku, currency, count, total)
         for (sku, currency), (count, total) in products.items()

@@ -14,6 +14,7 @@ from typing import Any, Protocol, TypeVar
 
 from pycrm.access.scope import Scope
 from pycrm.analytics.aggregate import Aggregation
+from pycrm.analytics.lines import LineSales
 from pycrm.analytics.visits import StageEntries, StageStays, Window
 from pycrm.domain import AuditEntry, Customer, Entity
 from pycrm.grading.candidates import GradeCandidate
@@ -171,6 +172,12 @@ class Analytics(Protocol):
     def stage_stays(self, window: Window) -> list[StageStays]:
         """Opportunity stage visits ended in ``window``, counted with their total length in
         whole microseconds, by pipeline and stage, in that order."""
+        ...
+
+    def line_sales(self, window: Window, statuses: Collection[str]) -> list[LineSales]:
+        """Lines of the orders placed in ``window`` with one of ``statuses``, by SKU,
+        currency and unit price (in that order, no SKU first), counted with their summed
+        quantity."""
         ...
 
     def rfm(self, *, as_of: datetime, bins: int, currency: str | None) -> RfmTable:

@@ -7,12 +7,13 @@ return on the same data.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pycrm.access.scope import Scope
 from pycrm.analytics.aggregate import Aggregation
+from pycrm.analytics.lines import LineSales
 from pycrm.analytics.visits import StageEntries, StageStays, Window
 from pycrm.domain import Customer, Interaction, Order
 from pycrm.grading.candidates import GradeCandidate
@@ -22,7 +23,7 @@ from pycrm.grading.expr import Expr, Ref
 from pycrm.grading.grades import CustomerGrade
 from pycrm.grading.loyalty import PointsEntry
 from pycrm.grading.rfm import RfmTable, score
-from pycrm.storage.memory import visits
+from pycrm.storage.memory import lines, visits
 from pycrm.storage.memory.aggregate import aggregate
 
 if TYPE_CHECKING:
@@ -157,6 +158,12 @@ class MemoryAnalytics:
 
     def stage_stays(self, window: Window) -> list[StageStays]:
         return visits.stage_stays(self._deals(), window)
+
+    def line_sales(self, window: Window, statuses: Collection[str]) -> list[LineSales]:
+        table = self._tx.table(Order.ENTITY_TYPE)
+        if self._scope is not None:
+            table = table.within(self._scope)
+        return lines.line_sales(table, window, statuses)
 
     def rfm(self, *, as_of: datetime, bins: int, currency: str | None) -> RfmTable:
         orders: list[Order] = self._tx.table(Order.ENTITY_TYPE)._visible()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from pycrm.access.scope import Scope
 from pycrm.analytics.aggregate import Aggregation
+from pycrm.analytics.lines import LineSales
 from pycrm.analytics.visits import StageEntries, StageStays, Window
 from pycrm.domain import Customer
 from pycrm.grading.candidates import GradeCandidate
@@ -21,6 +22,7 @@ from pycrm.grading.grades import CustomerGrade
 from pycrm.grading.rfm import RfmTable
 from pycrm.storage.sqlalchemy.access import customer_condition
 from pycrm.storage.sqlalchemy.aggregate import aggregate
+from pycrm.storage.sqlalchemy.lines import line_sales
 from pycrm.storage.sqlalchemy.repository import SqlEntityTable
 from pycrm.storage.sqlalchemy.rfm import rfm
 from pycrm.storage.sqlalchemy.rules import RuleCompiler
@@ -157,6 +159,9 @@ class SqlAnalytics:
 
     def stage_stays(self, window: Window) -> list[StageStays]:
         return stage_stays(self._conn, self._tables, self._table("opportunity"), window)
+
+    def line_sales(self, window: Window, statuses: Collection[str]) -> list[LineSales]:
+        return line_sales(self._conn, self._tables, self._table("order"), window, statuses)
 
     def rfm(self, *, as_of: datetime, bins: int, currency: str | None) -> RfmTable:
         where = []
