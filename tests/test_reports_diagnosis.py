@@ -279,3 +279,25 @@ def test_figures_are_shown_without_trailing_zeros(value: Decimal) -> None:
     assert "E" not in text
     assert Decimal(text.replace(",", "")) == value
     assert not ("." in text and text.endswith("0"))
+
+
+def test_a_built_in_metric_is_flagged_past_its_floor(crm: CRM) -> None:
+    def capture(count: int, moment: datetime) -> None:
+        with crm.session() as s:
+            s.customers.add_many(
+                [Customer.person(f"P{moment:%m%d}-{n}", captured_at=moment) for n in range(count)]
+            )
+
+    capture(10, at("2026-10-10T03:00"))
+    capture(8, at("2026-11-10T03:00"))
+
+    def new_customers() -> tuple[object, ...]:
+        table = crm.report("diagnosis", NOVEMBER)
+        (row,) = [r for r in table if r.metric == "new_customers"]
+        return (row.previous, row.current, row.change, row.flagged)
+
+    # 10 -> 8: a 20% fall, but by 2 customers, under the floor of 3: not flagged.
+    assert new_customers() == (Decimal(10), Decimal(8), Decimal("-0.2000"), False)
+    capture(3, at("2026-10-20T03:00"))
+    # 13 -> 8: (8 - 13) / 13 = -0.3846, by 5 customers: flagged.
+    assert new_customers() == (Decimal(13), Decimal(8), Decimal("-0.3846"), True)
