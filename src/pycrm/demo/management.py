@@ -40,7 +40,7 @@ KEY_METRICS = (
 TREND_REPORTS = frozenset({"sales_trend"})
 """Reports drawn over the six months to the reviewed one rather than the month alone."""
 
-SHOWN_FINDINGS = 8
+SHOWN_FINDINGS = 6
 """Findings listed before "and N more", so the summary stays on one screen."""
 
 
