@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from dateutil.relativedelta import relativedelta
 
-from pycrm.analytics.diagnosis import diagnose, findings, show
+from pycrm.analytics.diagnosis import diagnose, show
 from pycrm.analytics.period import Period, PeriodKind
 from pycrm.demo.summary import Block, SummaryContext
 from pycrm.tabular import format_table
@@ -92,7 +92,12 @@ def management(ctx: SummaryContext) -> Block:
         lines += format_table(["figure", previous, period.label, "change"], rows)
     else:
         lines.append("  no key figures registered")
-    found = findings(table)
+    # The largest moves first: what to look at before the rest.
+    flagged = sorted(
+        (row for row in table if row.flagged and row.finding),
+        key=lambda row: -abs(row.change or Decimal(0)),
+    )
+    found = [row.finding for row in flagged if row.finding]
     lines += ["", f"  findings ({len(found)} flagged by the diagnosis):"]
     lines += [f"  - {sentence}" for sentence in found[:SHOWN_FINDINGS]]
     if len(found) > SHOWN_FINDINGS:
