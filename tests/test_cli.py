@@ -287,6 +287,20 @@ def test_report_prints_the_table_and_writes_csv(demo_db: tuple[Path, Run], tmp_p
     assert rows[0] == list(table.columns)
     assert len(rows) == len(table) + 1
     assert f"wrote {len(table):,} rows to {out}" in result.err
+    assert [row[0] for row in rows[1:]] == [row.metric for row in table]
+
+
+def test_report_csv_cells() -> None:
+    from datetime import datetime, timezone
+    from decimal import Decimal
+
+    from pycrm.cli import _csv_cell
+
+    # Text a spreadsheet would run is quoted; negative numbers stay numbers.
+    assert _csv_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert _csv_cell(Decimal("-0.2000")) == "-0.2000"
+    assert _csv_cell(None) == ""
+    assert _csv_cell(datetime(2026, 5, 1, tzinfo=timezone.utc)) == "2026-05-01T00:00:00+00:00"
 
 
 def test_report_without_a_figure_writes_no_png(demo_db: tuple[Path, Run], tmp_path: Path) -> None:

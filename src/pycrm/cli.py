@@ -819,19 +819,27 @@ def _list_reports(args: argparse.Namespace) -> int:
     return 0
 
 
+def _csv_cell(value: Any) -> str:
+    """Empty for nothing, ISO 8601 for times, text made spreadsheet-safe, numbers as is."""
+    from pycrm.io.safe import csv_safe
+
+    if value is None:
+        return ""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, str):
+        return csv_safe(value)
+    return str(value)
+
+
 def _write_csv(table: ReportTable[Any], path: Path) -> None:
     import csv
-
-    from pycrm.io.safe import csv_safe
 
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(table.columns)
         for record in table.to_records():
-            writer.writerow(
-                "" if v is None else csv_safe(v) if isinstance(v, str) else str(v)
-                for v in record.values()
-            )
+            writer.writerow(_csv_cell(value) for value in record.values())
 
 
 def run_report(args: argparse.Namespace) -> int:
