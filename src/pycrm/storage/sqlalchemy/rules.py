@@ -24,6 +24,8 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import UnaryExpression
 
 from pycrm.domain import PURCHASE_STATUSES
 from pycrm.errors import ValidationError
@@ -214,7 +216,15 @@ class RuleCompiler:
         integers in ten-thousandths, so the product is in 10**-8 units and so is the bound
         threshold; elsewhere NUMERIC times NUMERIC is exact."""
         opp = self._t.opportunities
-        where = [opp.c.customer_id == self._customers.c.id, opp.c.is_open.is_(True)]
+        is_open: sa.ColumnElement[Any] = opp.c.is_open
+        if self._sqlite:
+            # SQLite would look the open deals up by the (is_open, owner) index and scan every
+            # open deal for each customer, which grows with the square of the book; a unary
+            # "+" (a no-op) keeps that index out, so it searches by (customer_id, id).
+            is_open = UnaryExpression(
+                is_open, operator=operators.custom_op("+"), type_=sa.Boolean()
+            )
+        where = [opp.c.customer_id == self._customers.c.id, is_open.is_(True)]
         currency = ref.param("currency")
         if currency is not None:
             where.append(opp.c.currency == currency)
