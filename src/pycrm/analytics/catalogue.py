@@ -64,7 +64,8 @@ class Metric:
     period has nothing to measure, e.g. a conversion rate without leads), or a mapping of
     figures by key for a family (days spent in each stage). ``better`` says which way is good
     (``"up"`` for a conversion rate, ``"down"`` for a resolution time); ``unit`` is how to
-    show it (``"%"``, ``"h"``, a currency)."""
+    show it: ``"ratio"`` for a fraction from 0 to 1 (shown as a percentage), ``"h"`` hours,
+    ``"d"`` days, a currency code, or nothing for a count."""
 
     name: str = attrs.field(converter=_key)
     title: str = attrs.field(converter=conv.text(200))

@@ -460,7 +460,7 @@ METRICS: tuple[Metric, ...] = (
         title="Retention rate",
         compute=retention_rate,
         better="up",
-        unit="%",
+        unit="ratio",
     ),
-    Metric(name="churn_rate", title="Churn rate", compute=churn_rate, better="down", unit="%"),
+    Metric(name="churn_rate", title="Churn rate", compute=churn_rate, better="down", unit="ratio"),
 )

@@ -479,7 +479,7 @@ METRICS: tuple[Metric, ...] = (
         title="SLA attainment",
         compute=sla_attainment_rate,
         better="up",
-        unit="%",
+        unit="ratio",
     ),
     Metric(name="csat_average", title="CSAT average", compute=csat_average, better="up"),
     Metric(
@@ -487,7 +487,7 @@ METRICS: tuple[Metric, ...] = (
         title="Repeat complaint rate",
         compute=repeat_complaint_rate,
         better="down",
-        unit="%",
+        unit="ratio",
     ),
     Metric(
         name="tickets_per_group",

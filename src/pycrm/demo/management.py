@@ -49,7 +49,7 @@ def review_period(now: datetime, tz: str = "UTC") -> Period:
     return Period.containing(PeriodKind.MONTH, now, tz).previous()
 
 
-PERCENT_UNITS = ("%", "ratio")
+PERCENT_UNITS = ("ratio",)
 """Units of rates, which are fractions 0..1: shown as percentages."""
 
 
