@@ -131,9 +131,9 @@ def seed(crm: CRM, clock: FixedClock) -> list[Customer]:
             )
     clock.set(at(11, 8))
     with crm.session() as s:
-        for who, status in ((1, "churned"), (4, "lost")):
+        for who, status, reason in ((1, "churned", "moved to a rival"), (4, "lost", None)):
             current = s.customers.get(people[who].id)
-            s.customers.update(attrs.evolve(current, status=status))
+            s.customers.update(attrs.evolve(current, status=status, churn_reason=reason))
     clock.set(at(11, 9))
     with crm.session() as s:
         s.opportunities.add(lost_deal(people[0], "100", "CNY", "price", at(11, 9)))
@@ -181,7 +181,7 @@ def test_retention_of_the_previous_periods_purchasers(crm: CRM, clock: FixedCloc
 def test_churn_reasons_by_status_and_lost_deal_reason(crm: CRM, clock: FixedClock) -> None:
     seed(crm, clock)
     assert crm.report("churn_reasons", NOVEMBER).rows == (
-        ChurnReasonRow("customer", "churned", 1, None, None),
+        ChurnReasonRow("customer", "churned: moved to a rival", 1, None, None),
         ChurnReasonRow("customer", "lost", 1, None, None),
         # 100 + 50 lost on price in CNY; October's loss is not counted.
         ChurnReasonRow("deal", "price", 2, Decimal("150"), "CNY"),

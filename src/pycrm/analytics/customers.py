@@ -174,7 +174,8 @@ def retention(session: Session, period: Period) -> ReportTable[RetentionRow]:
 @attrs.frozen
 class ChurnReasonRow:
     """``kind`` ``"customer"``: customers last changed in the period who are now churned or
-    lost, by that status; ``kind`` ``"deal"``: deals lost in the period by their lost
+    lost, by that status and their ``churn_reason`` (``"churned: price"``; the status alone
+    when none was given); ``kind`` ``"deal"``: deals lost in the period by their lost
     reason, with their amount per currency."""
 
     kind: str
@@ -184,11 +185,15 @@ class ChurnReasonRow:
     currency: str | None
 
 
+def _status_reason(status: str, reason: str | None) -> str:
+    return status if reason is None else f"{status}: {reason}"
+
+
 def churn_reasons(session: Session, period: Period) -> ReportTable[ChurnReasonRow]:
     customers = session.aggregate(
         Aggregation(
             entity="customer",
-            group_by=("status",),
+            group_by=("status", "churn_reason"),
             measures=(Count(),),
             filters={
                 "status": OneOf(LifecycleStatus.CHURNED.value, LifecycleStatus.LOST.value),
@@ -204,7 +209,10 @@ def churn_reasons(session: Session, period: Period) -> ReportTable[ChurnReasonRo
             filters={"outcome": StageOutcome.LOST.value, "updated_at": period.moments},
         )
     )
-    rows = [ChurnReasonRow("customer", str(status), n, None, None) for status, n in customers]
+    rows = [
+        ChurnReasonRow("customer", _status_reason(status, reason), n, None, None)
+        for status, reason, n in customers
+    ]
     ordered = sorted(deals, key=lambda r: (r[0] is None, r[0] or "", r[1] or ""))
     rows += [
         ChurnReasonRow("deal", _text(reason), n, amount, currency)
@@ -216,9 +224,9 @@ def churn_reasons(session: Session, period: Period) -> ReportTable[ChurnReasonRo
         rows=rows,
         period=period,
         notes=(
-            "Customers keep no churn reason: they are counted by status (churned, lost) when "
-            "their record last changed in the period. Deals are counted by the reason given "
-            "when they were lost.",
+            "Customers are counted by status (churned, lost) and the churn reason recorded "
+            "on them, when their record last changed in the period. Deals are counted by the "
+            "reason given when they were lost.",
         ),
     )
 

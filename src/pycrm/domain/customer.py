@@ -101,7 +101,8 @@ class Customer(Entity):
     Company-only fields (industry, size, founding date, website) and person-only fields
     (honorific, gender, birthday, employer, position) are rejected on the other kind, so a
     record never carries data that means nothing for it. Phone, email, address, member id
-    and ID number are personal data and masked in ``repr``.
+    and ID number are personal data and masked in ``repr``. ``churn_reason`` says why a
+    churned or lost customer left (the churn-reasons report groups by it).
 
     ``phone_hash``, ``email_hash``, ``id_number_hash`` and ``company_key`` are derived: the
     session sets them from the other fields on every add and update (they need the CRM's
@@ -145,6 +146,7 @@ class Customer(Entity):
     status: LifecycleStatus = attrs.field(
         default=LifecycleStatus.PROSPECT, converter=conv.choice(LifecycleStatus)
     )
+    churn_reason: str | None = attrs.field(default=None, converter=conv.optional_text(400))
     member_id: str | None = attrs.field(
         default=None, converter=conv.optional_text(64), repr=masked_repr(mask_text)
     )

@@ -112,6 +112,7 @@ KINDS: dict[str, ImportKind] = {
             "owner": "text",
             "team": "text",
             "status": "text",
+            "churn_reason": "text",
             "member_id": "text",
             "id_number": "text",
             "custom_fields": "json",

@@ -108,7 +108,13 @@ SPECS: tuple[EntitySpec, ...] = (
         unique=("member_id",),
         derived={"birth_month_day": check_month_day},
         ranges={"birthday", "captured_at", "birth_month_day"},
-        values={"gender", "employees", "yearly_revenue_amount", "yearly_revenue_currency"},
+        values={
+            "gender",
+            "employees",
+            "yearly_revenue_amount",
+            "yearly_revenue_currency",
+            "churn_reason",
+        },
         summable={"employees", "yearly_revenue_amount"},
     ),
     EntitySpec(

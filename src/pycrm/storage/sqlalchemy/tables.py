@@ -238,6 +238,7 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         sa.Column("owner", sa.String(120), nullable=True),
         sa.Column("team", sa.String(120), nullable=True),
         sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("churn_reason", sa.String(400), nullable=True),
         sa.Column("member_id", sa.String(64), nullable=True),
         sa.Column("custom_fields", json_type(), nullable=True),
         sa.Column("id_number", sealed_text(40), nullable=True),

@@ -205,6 +205,7 @@ def customer_row(c: Customer) -> RowDict:
         "owner": c.owner,
         "team": c.team,
         "status": c.status._value_,
+        "churn_reason": c.churn_reason,
         "member_id": c.member_id,
         "custom_fields": c.custom_fields or None,
         "id_number": c.id_number,
