@@ -8,7 +8,8 @@ only the rows it needs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import enum
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
@@ -61,3 +62,21 @@ class OneOf:
 
 def _is_collection(value: Any) -> bool:
     return isinstance(value, Iterable) and not isinstance(value, (str, bytes))
+
+
+def plain(value: Any) -> Any:
+    """A filter value as a store holds it: an enum by its value, anything else as it is."""
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def matcher(wanted: Any) -> Callable[[Any], bool]:
+    """A filter value as a test of a field's value, for stores that filter in Python: a
+    :class:`Range`, a :class:`OneOf`, or equality. Enums compare by value on both sides
+    (an enum's hash is its name's, so a set of them would not find the value's text)."""
+    if isinstance(wanted, Range):
+        return wanted.contains
+    if isinstance(wanted, OneOf):
+        options = {plain(v) for v in wanted.values}
+        return lambda found: plain(found) in options
+    expected = plain(wanted)
+    return lambda found: bool(plain(found) == expected)

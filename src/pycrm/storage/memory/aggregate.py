@@ -3,7 +3,6 @@ would give, computed over the transaction's visible records."""
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +18,7 @@ from pycrm.analytics.aggregate import (
     sort_key,
 )
 from pycrm.domain import Money
-from pycrm.query import OneOf, Range
+from pycrm.query import matcher, plain
 
 if TYPE_CHECKING:
     from pycrm.storage.memory.store import MemoryTable
@@ -45,23 +44,7 @@ def value_of(entity: Any, field: str) -> Any:
         raise AttributeError(field)
     if isinstance(value, Money):
         return value.amount
-    if isinstance(value, enum.Enum):
-        return value.value
-    return value
-
-
-def _test(value: Any) -> Callable[[Any], bool]:
-    if isinstance(value, Range):
-        return value.contains
-    if isinstance(value, OneOf):
-        options = {_plain(v) for v in value.values}
-        return lambda found: found in options
-    wanted = _plain(value)
-    return lambda found: bool(found == wanted)
-
-
-def _plain(value: Any) -> Any:
-    return value.value if isinstance(value, enum.Enum) else value
+    return plain(value)
 
 
 def aggregate(
@@ -70,7 +53,7 @@ def aggregate(
     """The aggregation's rows over ``table`` (already narrowed to an actor's scope)."""
     own = {k: v for k, v in aggregation.filters.items() if not k.startswith(CUSTOMER_PREFIX)}
     of_customer = [
-        (k[len(CUSTOMER_PREFIX) :], _test(v))
+        (k[len(CUSTOMER_PREFIX) :], matcher(v))
         for k, v in aggregation.filters.items()
         if k.startswith(CUSTOMER_PREFIX)
     ]
@@ -86,7 +69,7 @@ def aggregate(
         return None if customer is None else value_of(customer, name)
 
     groups: dict[tuple[Any, ...], list[Any]] = {}
-    tests = [(k, _test(v)) for k, v in own.items()]
+    tests = [(k, matcher(v)) for k, v in own.items()]
     for entity in table._matching({}):
         if not all(test(value_of(entity, k)) for k, test in tests):
             continue

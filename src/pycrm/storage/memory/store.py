@@ -21,7 +21,7 @@ from pycrm.errors import AlreadyExists, ConcurrencyConflict, ConfigurationError,
 from pycrm.outbox.message import OutboxMessage, OutboxStatus
 from pycrm.outbox.policy import claimed, is_due
 from pycrm.outbox.retention import purgeable_statuses
-from pycrm.query import OneOf, Range
+from pycrm.query import OneOf, matcher
 from pycrm.storage.memory.analytics import MemoryAnalytics
 from pycrm.storage.protocols import E
 from pycrm.storage.scoping import customer_link
@@ -256,7 +256,7 @@ class MemoryTable(Generic[E]):
         return True
 
     def _matching(self, filters: Mapping[str, Any]) -> list[E]:
-        tests = [(field, _matcher(value)) for field, value in filters.items()]
+        tests = [(field, matcher(value)) for field, value in filters.items()]
         wanted_ids = filters.get("id")
         if isinstance(wanted_ids, OneOf):
             # Reading by ids (get_many) looks each one up rather than scanning the table.
@@ -401,13 +401,3 @@ class MemoryAuditTable:
         audit.extend(self.pending)
         if self.redacted:
             audit[:] = [self._redacted(e) for e in audit]
-
-
-def _matcher(value: Any) -> Callable[[Any], bool]:
-    """A filter value as a test of a field's value: a range, one of several, or equality."""
-    if isinstance(value, Range):
-        return value.contains
-    if isinstance(value, OneOf):
-        options = set(value.values)
-        return lambda found: found in options
-    return lambda found: bool(found == value)

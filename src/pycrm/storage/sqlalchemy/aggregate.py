@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -18,6 +17,7 @@ from pycrm.analytics.aggregate import (
     Sum,
     sort_key,
 )
+from pycrm.query import plain
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -86,12 +86,8 @@ def _measure(measure: Measure, column: Any) -> sa.ColumnElement[Any]:
     return sa.func.max(target, type_=target.type)
 
 
-def _plain(value: Any) -> Any:
-    return value.value if isinstance(value, enum.Enum) else value
-
-
 def _row(row: Any, width: int, whole: list[bool]) -> tuple[Any, ...]:
-    values = [_plain(v) for v in row]
+    values = [plain(v) for v in row]
     for i, is_whole in enumerate(whole):
         # MySQL sums integers as DECIMAL; a sum of whole numbers is a whole number.
         if is_whole and values[width + i] is not None:

@@ -10,7 +10,6 @@ rows (a customer's tags, an order's lines) take several statements and always ge
 
 from __future__ import annotations
 
-import enum
 import sqlite3
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -26,7 +25,7 @@ from pycrm.access.scope import Scope
 from pycrm.domain import AuditEntry
 from pycrm.errors import AlreadyExists, ConcurrencyConflict, NotFound, PycrmError, ValidationError
 from pycrm.identity.cipher import FieldCipher
-from pycrm.query import OneOf, Range
+from pycrm.query import OneOf, Range, plain
 from pycrm.storage.protocols import E
 from pycrm.storage.scoping import customer_link
 from pycrm.storage.spec import EntitySpec
@@ -386,16 +385,16 @@ class SqlEntityTable(Generic[E]):
                 conditions.append(column.is_(None))
             elif isinstance(value, Range):
                 if value.start is not None:
-                    conditions.append(column >= _plain(value.start))
+                    conditions.append(column >= plain(value.start))
                 if value.end is not None:
-                    conditions.append(column < _plain(value.end))
+                    conditions.append(column < plain(value.end))
             elif isinstance(value, OneOf):
                 if value.values:
-                    conditions.append(column.in_([_plain(v) for v in value.values]))
+                    conditions.append(column.in_([plain(v) for v in value.values]))
                 else:
                     conditions.append(sa.false())
             else:
-                conditions.append(column == _plain(value))
+                conditions.append(column == plain(value))
         return conditions
 
     def _build(self, rows: Sequence[Row]) -> list[E]:
@@ -555,8 +554,3 @@ class SqlAuditTable:
         rows = [{"_id": entry_id, "_changes": value} for entry_id, value in changes.items()]
         if rows:
             self._conn.execute(statement, rows)
-
-
-def _plain(value: Any) -> Any:
-    """A filter value as its column stores it: an enum by its value."""
-    return value.value if isinstance(value, enum.Enum) else value
