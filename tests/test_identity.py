@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import string
+import unicodedata
+from typing import Any
 
 import phonenumbers
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pycrm import ConfigurationError, ValidationError
@@ -23,7 +26,7 @@ from pycrm.identity import (
     normalize_phone,
     phone_or_none,
 )
-from pycrm.identity.normalize import _mobile_e164
+from pycrm.identity.normalize import _INVALID, _mobile_e164
 
 KEY = "a-test-identity-key-of-some-length"
 
@@ -256,7 +259,9 @@ def test_the_mobile_fast_path_agrees_with_a_full_parse(
 ) -> None:
     text = prefix + digits
     fast = _mobile_e164(text, region)
-    if fast is not None:
+    if fast is _INVALID:
+        assert full_parse(text, region) is None
+    elif fast is not None:
         assert fast == full_parse(text, region)
     if text:
         assert phone_or_none(text, region) == full_parse(text, region)
@@ -266,3 +271,69 @@ def test_the_mobile_fast_path_takes_plain_mobile_numbers() -> None:
     assert _mobile_e164("13812345678", "CN") == "+8613812345678"
     assert _mobile_e164("+8613812345678", "CN") == "+8613812345678"
     assert _mobile_e164("01012345678", "CN") is None  # a trunk prefix: the full path
+
+
+def _full_normalize(text: str, region: str) -> str:
+    """``normalize_phone`` without its fast path: the reference for its answers and errors."""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        raise ValidationError("phone", f"not a phone number (region {region})") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError("phone", f"not a valid phone number (region {region})")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _outcome(normalize: Any, text: str, region: str) -> str:
+    try:
+        return str(normalize(text, region))
+    except ValidationError as exc:
+        return f"error: {exc}"
+
+
+@settings(max_examples=400)
+@given(
+    st.sampled_from(["CN", "DE", "HK", "JP", "US", "GB"]),
+    st.sampled_from(["1", "12", "13", "14", "16", "17", "179", "19", "2", "5", "6", "9"]),
+    st.integers(min_value=0, max_value=12),
+    st.randoms(use_true_random=False),
+)
+def test_plain_numbers_refused_without_a_parse_are_refused_by_the_parse(
+    region: str, prefix: str, length: int, rng: Any
+) -> None:
+    text = prefix + "".join(rng.choice("0123456789") for _ in range(length))
+    assert _outcome(normalize_phone, text, region) == _outcome(_full_normalize, text, region)
+
+
+def test_every_cn_mobile_block_agrees_with_a_full_parse() -> None:
+    # Every four-digit block of eleven-digit numbers starting with 1, with varied endings.
+    for block in range(1000, 2000):
+        for ending in ("0000000", "1234567", "9999999", "5080123"):
+            text = f"{block}{ending}"
+            assert _outcome(normalize_phone, text, "CN") == _outcome(_full_normalize, text, "CN"), (
+                text
+            )
+    assert _mobile_e164("16157262101", "CN") is _INVALID
+
+
+@given(
+    st.text(
+        st.characters()
+        | st.sampled_from([" ", "\t", "\n", "\x0b", "\x1c", "\u3000", "\xa0", "\uff21", "\ud800"]),
+        max_size=12,
+    )
+)
+def test_the_ascii_short_path_of_text_cleaning_changes_nothing(value: str) -> None:
+    def reference(text: str) -> str:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "error: lone surrogate"
+        cleaned = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip()
+        return cleaned if cleaned else "error: blank"
+
+    try:
+        got = normalize_name(value)
+    except ValidationError as exc:
+        got = "error: blank" if "blank" in str(exc) else "error: lone surrogate"
+    assert got == reference(value)

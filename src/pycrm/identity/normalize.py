@@ -82,11 +82,16 @@ def _text(value: Any, field: str, max_length: int) -> str:
     if len(value) > max_length * 4:
         # Checked before NFKC too: a huge input must not cost a huge normalisation.
         raise ValidationError(field, f"longer than {max_length} characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValidationError(field, "is not valid Unicode text (lone surrogate)") from None
-    text = _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", value)).strip()
+    if value.isascii() and value.isprintable() and "  " not in value:
+        # Printable ASCII is its own NFKC form, encodes, and its only whitespace is the
+        # space, here never doubled: the general path would only strip it.
+        text = value.strip()
+    else:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError(field, "is not valid Unicode text (lone surrogate)") from None
+        text = _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", value)).strip()
     if not text:
         raise ValidationError(field, "must not be blank")
     if len(text) > max_length:
@@ -112,6 +117,8 @@ def normalize_phone(value: Any, region: str = DEFAULT_REGION, *, field: str = "p
     text = _text(value, field, _PHONE_MAX)
     fast = _mobile_e164(text, region)
     if fast is not None:
+        if fast is _INVALID:
+            raise ValidationError(field, f"not a valid phone number (region {region})")
         return fast
     try:
         number = phonenumbers.parse(text, region)
@@ -122,7 +129,47 @@ def normalize_phone(value: Any, region: str = DEFAULT_REGION, *, field: str = "p
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-_MobileRule = tuple[str, "re.Pattern[str] | None", "re.Pattern[str]", "re.Pattern[str]", int]
+_MobileRule = tuple[
+    str,
+    "re.Pattern[str] | None",
+    "re.Pattern[str]",
+    "re.Pattern[str]",
+    int,
+    "tuple[re.Pattern[str], ...] | None",
+]
+
+_INVALID = "invalid"
+"""What :func:`_mobile_e164` returns for a number the full path would find invalid."""
+
+_TYPE_DESCS = (
+    "premium_rate",
+    "toll_free",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+    "fixed_line",
+    "mobile",
+)
+"""The number types ``phonenumbers.is_valid_number`` tries: a number of none is invalid."""
+
+
+def _type_patterns(meta: Any, length: int) -> tuple[re.Pattern[str], ...] | None:
+    """The patterns of ``meta``'s number types that allow national numbers of ``length``
+    digits, or ``None`` when a type gives no possible lengths (then only the full path
+    knows)."""
+    patterns = []
+    for name in _TYPE_DESCS:
+        desc = getattr(meta, name)
+        if desc is None or not desc.national_number_pattern:
+            continue
+        if not desc.possible_length:
+            return None
+        if length in desc.possible_length:
+            patterns.append(re.compile(f"(?:{desc.national_number_pattern})"))
+    return tuple(patterns)
 
 
 @functools.cache
@@ -140,18 +187,25 @@ def _mobile_rule(region: str) -> _MobileRule | None:
     if len(lengths) != 1:
         return None
     prefix = meta.national_prefix_for_parsing
+    length = lengths.pop()
+    # Refusing without a full parse needs the region to be its code's only one: otherwise
+    # phonenumbers validates against whichever region of the code the number fits.
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(meta.country_code or 0, ())
+    only_region = len(regions) == 1
     return (
         str(meta.country_code),
         None if prefix is None else re.compile(prefix),
         re.compile(f"(?:{general.national_number_pattern})"),
         re.compile(f"(?:{mobile.national_number_pattern})"),
-        lengths.pop(),
+        length,
+        _type_patterns(meta, length) if only_region else None,
     )
 
 
 def _mobile_e164(text: str, region: str) -> str | None:
     """The E.164 form of a plain mobile number of ``region`` (``13812345678`` or
-    ``+8613812345678`` in CN) without a full parse, or ``None`` to take the full path.
+    ``+8613812345678`` in CN) without a full parse, :data:`_INVALID` for a plain number of
+    that length the full path would find invalid, or ``None`` to take the full path.
 
     Bulk imports normalise every row's phone, and nearly all are mobile numbers written
     plainly; ``phonenumbers.parse`` spends most of its time on the cases excluded here (trunk
@@ -161,7 +215,7 @@ def _mobile_e164(text: str, region: str) -> str | None:
     rule = _mobile_rule(region)
     if rule is None:
         return None
-    code, prefix, general, mobile, length = rule
+    code, prefix, general, mobile, length, types = rule
     national = text[1 + len(code) :] if text.startswith("+" + code) else text
     if not national.isascii() or not national.isdigit() or len(national) != length:
         return None
@@ -173,6 +227,14 @@ def _mobile_e164(text: str, region: str) -> str | None:
         return None
     if mobile.fullmatch(national) and general.fullmatch(national):
         return f"+{code}{national}"
+    # Written plainly, the number parses to these very digits; phonenumbers finds it valid
+    # only if it fits the general pattern and one type's.
+    if (
+        national is text
+        and types is not None
+        and (not general.fullmatch(national) or not any(p.fullmatch(national) for p in types))
+    ):
+        return _INVALID
     return None
 
 
