@@ -120,6 +120,16 @@ def _outcome(value: StageOutcome | str | None) -> StageOutcome | None:
     return None if value is None else conv.check_enum(value, "outcome", StageOutcome)
 
 
+def _closed_at(value: datetime | str | None) -> datetime | None:
+    return conv.check_datetime(value, "closed_at", required=False)
+
+
+def _entered_current_stage(opportunity: Opportunity) -> datetime | None:
+    # A deal built closed without a moment (a test fixture, an old import) closed when it
+    # entered the stage it is in.
+    return None if opportunity.outcome is None else opportunity.stage_state.entered_at
+
+
 def _review(value: DealReview | None) -> DealReview | None:
     if value is not None and not isinstance(value, DealReview):
         raise ValidationError("review", f"expected DealReview, got {type(value).__name__}")
@@ -138,6 +148,10 @@ class Opportunity(Entity):
     on) without the machine at hand, whatever the pipeline calls its stages.
     ``lost_reason`` is the reason given on the move to a lost stage, ``review`` what was
     learnt from a won one (see :func:`review_deal`).
+    ``closed_at`` is when the deal reached its outcome: when it first entered a won stage
+    (moving on to a later won stage, a deal review, keeps it) or entered its lost stage;
+    ``None`` while open. Stored and indexed, it lets reports count the deals won in a period
+    with one query instead of reading each deal's history.
 
     ``owner`` is ``None`` while nobody is assigned (a captured lead no rep could take);
     ``assigned_at`` is when the current owner got it, so the time from capture to
@@ -164,6 +178,21 @@ class Opportunity(Entity):
     custom_fields: dict[str, Any] = attrs.field(factory=dict, converter=_custom_fields, hash=False)
     outcome: StageOutcome | None = attrs.field(default=None, converter=_outcome)
     review: DealReview | None = attrs.field(default=None, converter=_review)
+    closed_at: datetime | None = attrs.field(
+        default=attrs.Factory(_entered_current_stage, takes_self=True), converter=_closed_at
+    )
+
+    def __attrs_post_init__(self) -> None:
+        closed = self.closed_at
+        if self.outcome is None:
+            if closed is not None:
+                raise ValidationError("closed_at", "an open deal has not closed", value=closed)
+            return
+        if closed is None:
+            raise ValidationError("closed_at", "a won or lost deal needs the moment it closed")
+        history = self.stage_state.history
+        if not history[0].entered_at <= closed <= history[-1].entered_at:
+            raise ValidationError("closed_at", "is outside the deal's stage history", value=closed)
 
     @property
     def stage(self) -> str:
@@ -204,7 +233,14 @@ class Opportunity(Entity):
         return self.amount * self.probability(machine)
 
 
-_SET_BY_PIPELINE = ("stage_state", "pipeline", "deliverables", "lost_reason", "outcome")
+_SET_BY_PIPELINE = (
+    "stage_state",
+    "pipeline",
+    "deliverables",
+    "lost_reason",
+    "outcome",
+    "closed_at",
+)
 
 
 def open_opportunity(
@@ -261,8 +297,9 @@ def advance_opportunity(
 
     Its deliverables are presented to the gate and the opportunity itself is the guards'
     subject. The entered stage's outcome becomes the opportunity's ``outcome``; a move to a
-    lost stage records its reason as ``lost_reason``. A refused move raises and leaves the
-    opportunity as it was.
+    lost stage records its reason as ``lost_reason``. A move that changes the outcome sets
+    ``closed_at`` to now (the move's moment), one that keeps it (won to a later won stage)
+    keeps it. A refused move raises and leaves the opportunity as it was.
     """
     _check_opportunity(opportunity)
     _check_machine(opportunity, machine)
@@ -278,7 +315,12 @@ def advance_opportunity(
         context=context,
     )
     outcome = machine.outcome(to)
-    changes: dict[str, Any] = {"stage_state": state, "outcome": outcome}
+    closed_at = opportunity.closed_at
+    if outcome is None:
+        closed_at = None
+    elif outcome is not opportunity.outcome:
+        closed_at = state.current.entered_at
+    changes: dict[str, Any] = {"stage_state": state, "outcome": outcome, "closed_at": closed_at}
     if outcome is StageOutcome.LOST:
         changes["lost_reason"] = state.current.reason
     return opportunity.evolve(**changes), events

@@ -173,7 +173,7 @@ SPECS: tuple[EntitySpec, ...] = (
         ),
         references={"customer_id": "customer"},
         derived={"assigned_on": conv.check_date, "is_open": conv.check_bool},
-        ranges={"assigned_on", "assigned_at", "expected_close"},
+        ranges={"assigned_on", "assigned_at", "expected_close", "closed_at"},
         values={"amount", "currency", "source_channel", "manual_probability", "lost_reason"},
         summable={"amount"},
     ),

@@ -381,6 +381,8 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         sa.Column("custom_fields", json_type(), nullable=True),
         # Added by revision 0005, hence last: the review of a won deal as one JSON object.
         sa.Column("review", json_type(), nullable=True),
+        # Added by revision 0015: when the deal reached its outcome (NULL while open).
+        sa.Column("closed_at", UtcDateTime(), nullable=True),
         fk("opportunities", "customer_id", customers),
         ix("opportunities", "customer_id", "id"),
         ix("opportunities", "owner", "assigned_on"),
@@ -389,6 +391,8 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         ix("opportunities", "pipeline", "stage"),
         ix("opportunities", "stage", "id"),
         ix("opportunities", "is_open", "owner"),
+        # (outcome, closed_at): the deals won or lost in a period, without their histories.
+        ix("opportunities", "outcome", "closed_at"),
     )
     opportunity_stage_visits = table(
         "opportunity_stage_visits",

@@ -372,6 +372,7 @@ def opportunity_row(o: Opportunity) -> RowDict:
         "lost_reason": o.lost_reason,
         "custom_fields": o.custom_fields or None,
         "review": None if o.review is None else o.review.to_json(),
+        "closed_at": o.closed_at,
     }
 
 
