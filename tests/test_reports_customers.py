@@ -106,8 +106,8 @@ def seed(crm: CRM, clock: FixedClock) -> list[Customer]:
                 customer_id=people[0].id, scheme="tier", grade="gold", graded_at=at(10, 15)
             )
         )
-        # Lost (and last changed) in October: not in November.
-        s.opportunities.add(lost_deal(people[0], "500", "CNY", "price", at(10, 15)))
+        # Lost in October (and noted on in November, below): not in November.
+        october_loss = s.opportunities.add(lost_deal(people[0], "500", "CNY", "price", at(10, 15)))
     clock.set(at(11, 5))
     with crm.session() as s:
         people.append(s.customers.add(Customer.person("C3", source_channel="web")))
@@ -139,6 +139,7 @@ def seed(crm: CRM, clock: FixedClock) -> list[Customer]:
         s.opportunities.add(lost_deal(people[0], "100", "CNY", "price", at(11, 9)))
         s.opportunities.add(lost_deal(people[1], "50", "CNY", "price", at(11, 9)))
         s.opportunities.add(lost_deal(people[2], "30", "USD", "timing", at(11, 9)))
+        s.opportunities.update(october_loss.evolve(custom_fields={"post_mortem": "done"}))
     clock.set(at(12, 2))
     with crm.session() as s:
         people.append(

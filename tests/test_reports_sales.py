@@ -203,6 +203,21 @@ def test_won_deals_and_leaderboard(crm: CRM, clock: FixedClock) -> None:
         assert crm.reports.metric("won_count").compute(s, NOVEMBER) == 2
 
 
+def test_a_deal_review_later_keeps_the_win_in_its_month(crm: CRM, clock: FixedClock) -> None:
+    seed(crm, clock)
+    with crm.session() as s:
+        d1 = next(d for d in s.opportunities.list(owner="alice") if d.stage == "contract_signed")
+        s.opportunities.update(move(d1, ("deal_review",), at(12, 3)))
+    assert [r.amount for r in crm.report("won_deals", "2026-11")] == [
+        Decimal("1000"),
+        Decimal("2000"),
+    ]
+    # December's wins are d5 alone: the review moved d1 on, it did not win it again.
+    assert [(r.owner, r.amount) for r in crm.report("won_deals", "2026-12")] == [
+        ("carol", Decimal("700"))
+    ]
+
+
 def test_sales_trend_one_row_per_month_and_currency(crm: CRM, clock: FixedClock) -> None:
     seed(crm, clock)
     assert list(crm.report("sales_trend", "2026-Q4")) == [

@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
+from pycrm.analytics.aggregate import Aggregation, Count, Sum
 from pycrm.domain import InteractionChannel, Money
 from pycrm.domain import _convert as conv
 from pycrm.errors import ValidationError
-from pycrm.pipeline import Opportunity
 from pycrm.pipeline.machine import StageOutcome
 from pycrm.query import Range
 
@@ -106,8 +106,9 @@ class RepActivity:
 def rep_activity(session: Session, rep: str, start: datetime, end: datetime) -> RepActivity:
     """Count ``rep``'s activity in ``[start, end)`` through ``session``.
 
-    Interactions are counted in the store; deals are read only where they can fall in the
-    period: assigned on one of its UTC dates, or won and changed since ``start``.
+    Interactions and won deals are counted in the store (a deal counts in the period its
+    ``closed_at`` falls in, while it is still won); deals assigned are read only where they
+    can fall in the period, assigned on one of its UTC dates.
     """
     name = conv.required_text(rep, "rep", 120)
     since = conv.check_datetime(start, "start", required=True)
@@ -127,16 +128,16 @@ def rep_activity(session: Session, rep: str, start: datetime, end: datetime) -> 
         owner=name, assigned_on=Range(first_day, last_day + timedelta(days=1))
     )
     new_opportunities = sum(1 for o in assigned if window.contains(o.assigned_at))
-    deals_won = 0
-    won_amounts: dict[str, Money] = {}
-    for deal in session.opportunities.stream(
-        owner=name, outcome=StageOutcome.WON, updated_at=Range(start=since)
-    ):
-        if not window.contains(won_at(deal, session)):
-            continue
-        deals_won += 1
-        found = won_amounts.get(deal.amount.currency)
-        won_amounts[deal.amount.currency] = deal.amount if found is None else found + deal.amount
+    won = session.aggregate(
+        Aggregation(
+            entity="opportunity",
+            group_by=("currency",),
+            measures=(Count("deals"), Sum("amount", "amount")),
+            filters={"owner": name, "outcome": StageOutcome.WON, "closed_at": window},
+        )
+    )
+    deals_won = sum(deals for _, deals, _ in won)
+    won_amounts = {currency: Money(amount, currency) for currency, _, amount in won}
     return RepActivity(
         rep=name,
         start=since,
@@ -146,25 +147,4 @@ def rep_activity(session: Session, rep: str, start: datetime, end: datetime) -> 
         new_opportunities=new_opportunities,
         deals_won=deals_won,
         won_amounts=dict(sorted(won_amounts.items())),
-    )
-
-
-def won_at(deal: Opportunity, session: Session) -> datetime | None:
-    """When ``deal`` entered its first won stage (``None`` if it is not won).
-
-    A won deal may move on to later won stages (a deal review); the win is the first. For a
-    pipeline the CRM no longer knows, the current stage's entry stands in.
-    """
-    if not deal.is_won:
-        return None
-    machine = session.crm.pipelines.get(deal.pipeline)
-    if machine is None:
-        return deal.stage_state.entered_at
-    return next(
-        (
-            visit.entered_at
-            for visit in deal.stage_state.history
-            if machine.outcome(visit.stage) is StageOutcome.WON
-        ),
-        deal.stage_state.entered_at,
     )

@@ -206,7 +206,7 @@ def churn_reasons(session: Session, period: Period) -> ReportTable[ChurnReasonRo
             entity="opportunity",
             group_by=("lost_reason", "currency"),
             measures=(Count(), Sum("amount")),
-            filters={"outcome": StageOutcome.LOST.value, "updated_at": period.moments},
+            filters={"outcome": StageOutcome.LOST.value, "closed_at": period.moments},
         )
     )
     rows = [

@@ -4,30 +4,27 @@ the stage probabilities set in a pipeline match the deals that closed.
 The stage flow counts the visits of the deals' stage histories where they are stored (one
 ``GROUP BY`` each over the visit table on SQL stores; see :mod:`pycrm.analytics.visits`).
 The forecast is one aggregation over the open deals, weighted in Python by each stage's
-probability. Calibration reads the deals closed in the period in one streaming pass over
-the closed deals changed since it began, which every deal closed in it must have been.
+probability. Calibration counts the deals closed in the period (their ``closed_at`` in it)
+by each stage they went through, in one more ``GROUP BY`` over the visits.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING
 
 import attrs
 
-from pycrm.activity import won_at
 from pycrm.analytics.aggregate import Aggregation, Count, Sum
 from pycrm.analytics.catalogue import Metric, ReportDefinition
 from pycrm.analytics.period import Period
 from pycrm.analytics.sales import MONEY_PLACES, rate
 from pycrm.analytics.table import ReportTable
 from pycrm.analytics.visits import Window
-from pycrm.pipeline import Opportunity
 from pycrm.pipeline.machine import StageMachine, StageOutcome
-from pycrm.query import OneOf, Range
 
 if TYPE_CHECKING:
     from pycrm.session import Session
@@ -234,50 +231,24 @@ class CalibrationRow:
     observed: Decimal | None
 
 
-def closed_at(deal: Opportunity, session: Session, machine: StageMachine) -> datetime:
-    """When ``deal`` closed: won (:func:`pycrm.activity.won_at`) or first entered a lost
-    stage."""
-    if deal.is_won:
-        at = won_at(deal, session)
-        assert at is not None
-        return at
-    return next(
-        (
-            v.entered_at
-            for v in deal.stage_state.history
-            if outcome_of(machine, v.stage) is StageOutcome.LOST
-        ),
-        deal.stage_state.entered_at,
-    )
-
-
 def forecast_calibration(session: Session, period: Period) -> ReportTable[CalibrationRow]:
-    window = period.moments
     pipelines = session.crm.pipelines
-    closed: dict[tuple[str, str], list[bool]] = defaultdict(list)
-    for deal in session.opportunities.stream(
-        outcome=OneOf(StageOutcome.WON, StageOutcome.LOST), updated_at=Range(start=period.start)
-    ):
-        machine = pipelines.get(deal.pipeline)
-        if machine is None or not window.contains(closed_at(deal, session, machine)):
-            continue
-        seen = {v.stage for v in deal.stage_state.history if outcome_of(machine, v.stage) is None}
-        for stage in seen:
-            closed[(deal.pipeline, stage)].append(deal.is_won)
+    session._check_open()
+    closed: dict[tuple[str, str], int] = defaultdict(int)
+    won: dict[tuple[str, str], int] = defaultdict(int)
+    # The session's analytics: the deals its actor may see.
+    for row in session._analytics.stage_closures(Window(period.start, period.end)):
+        closed[(row.pipeline, row.stage)] += row.deals
+        if row.outcome == StageOutcome.WON.value:
+            won[(row.pipeline, row.stage)] += row.deals
     rows = []
-    for name in sorted({p for p, _ in closed}):
+    for name in sorted({p for p, _ in closed if p in pipelines}):
         machine = pipelines[name]
         for stage in machine.stages_with(None):
-            outcomes = closed.get((name, stage), [])
-            wins = sum(outcomes)
+            count, wins = closed.get((name, stage), 0), won.get((name, stage), 0)
             rows.append(
                 CalibrationRow(
-                    name,
-                    stage,
-                    machine.stage(stage).probability,
-                    len(outcomes),
-                    wins,
-                    rate(wins, len(outcomes)),
+                    name, stage, machine.stage(stage).probability, count, wins, rate(wins, count)
                 )
             )
     return ReportTable(

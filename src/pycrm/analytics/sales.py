@@ -1,32 +1,29 @@
 """Sales reports: leads and conversion, orders, won deals, the leaderboard and their trend.
 
 Counts and sums come from :class:`~pycrm.analytics.Aggregation` s, one ``GROUP BY`` each on a
-SQL store. When a deal was won is not a column (a deal is won when it first enters a won
-stage, :func:`pycrm.activity.won_at`), so won deals are read in one streaming pass over the
-won deals changed since the period began, which every deal won in it must have been.
-Amounts are never added across currencies: every amount row carries its currency.
+SQL store. A deal counts as won in the period its ``closed_at`` falls in (when it first
+entered a won stage), and only while it is still won: a signed deal that later fell through
+leaves the period it was won in. Amounts are never added across currencies: every amount
+row carries its currency.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
-from datetime import datetime
+from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from pycrm.activity import won_at
 from pycrm.analytics.aggregate import Aggregation, Count, Sum
 from pycrm.analytics.catalogue import Metric, ReportDefinition
 from pycrm.analytics.period import Period, PeriodKind
 from pycrm.analytics.table import ReportTable
 from pycrm.analytics.visits import Window
 from pycrm.domain.order import PURCHASE_STATUSES
-from pycrm.pipeline import Opportunity
 from pycrm.pipeline.machine import StageOutcome
-from pycrm.query import OneOf, Range
+from pycrm.query import OneOf
 
 if TYPE_CHECKING:
     from pycrm.session import Session
@@ -50,17 +47,17 @@ def average(total: Decimal | None, count: int) -> Decimal | None:
     return (Decimal(total) / count).quantize(MONEY_PLACES, ROUND_HALF_EVEN)
 
 
-def won_in(
-    session: Session, period: Period, **filters: Any
-) -> Iterator[tuple[Opportunity, datetime]]:
-    """The deals (matching ``filters``) first won within ``period``, with when."""
-    window = period.moments
-    for deal in session.opportunities.stream(
-        outcome=StageOutcome.WON, updated_at=Range(start=period.start), **filters
-    ):
-        at = won_at(deal, session)
-        if at is not None and window.contains(at):
-            yield deal, at
+def won(session: Session, period: Period, *group_by: str) -> list[tuple[Any, ...]]:
+    """The deals won in ``period`` grouped by ``group_by`` and their currency: rows of the
+    group's values, then ``currency``, ``deals`` and ``amount``, in group order."""
+    return session.aggregate(
+        Aggregation(
+            entity="opportunity",
+            group_by=(*group_by, "currency"),
+            measures=(Count("deals"), Sum("amount", "amount")),
+            filters={"outcome": StageOutcome.WON, "closed_at": period.moments},
+        )
+    )
 
 
 def _purchases(period: Period) -> dict[str, Any]:
@@ -172,24 +169,12 @@ class WonDealsRow:
 
 
 def won_rows(session: Session, period: Period) -> list[WonDealsRow]:
-    deals = [deal for deal, _ in won_in(session, period)]
-    customers = session.customers.get_many(d.customer_id for d in deals)
-    groups: dict[tuple[str | None, str | None, str | None, str], list[Decimal]] = defaultdict(list)
-    for deal in deals:
-        customer = customers.get(deal.customer_id)
-        region = None if customer is None else customer.region
-        key = (deal.owner, deal.team, region, deal.amount.currency)
-        groups[key].append(deal.amount.amount)
     return [
-        WonDealsRow(owner, team, region, currency, len(amounts), sum(amounts, Decimal(0)))
-        for (owner, team, region, currency), amounts in sorted(
-            groups.items(), key=lambda kv: _order(kv[0])
+        WonDealsRow(owner, team, region, currency, deals, Decimal(amount))
+        for owner, team, region, currency, deals, amount in won(
+            session, period, "owner", "team", "customer.region"
         )
     ]
-
-
-def _order(key: tuple[Any, ...]) -> tuple[Any, ...]:
-    return tuple((value is not None, value) for value in key)
 
 
 def won_deals(session: Session, period: Period) -> ReportTable[WonDealsRow]:
@@ -210,7 +195,7 @@ def won_amount(session: Session, period: Period) -> Mapping[str, Decimal | None]
 
 
 def won_count(session: Session, period: Period) -> Decimal:
-    return Decimal(sum(1 for _ in won_in(session, period)))
+    return Decimal(sum(row[-2] for row in won(session, period)))
 
 
 # leaderboard --------------------------------------------------------------------------------
@@ -228,16 +213,14 @@ class LeaderboardRow:
 
 
 def leaderboard(session: Session, period: Period) -> ReportTable[LeaderboardRow]:
-    totals: dict[tuple[str | None, str], list[Decimal]] = defaultdict(list)
-    for deal, _ in won_in(session, period):
-        totals[(deal.owner, deal.amount.currency)].append(deal.amount.amount)
+    totals = won(session, period, "owner")
     goals = targets_for(session, period)
     rows: list[LeaderboardRow] = []
-    for currency in sorted({c for _, c in totals}):
+    for currency in sorted({c for _, c, _, _ in totals}):
         ranked = sorted(
             (
-                (owner, sum(a, Decimal(0)), len(a))
-                for (owner, c), a in totals.items()
+                (owner, Decimal(amount), deals)
+                for owner, c, deals, amount in totals
                 if c == currency
             ),
             key=lambda t: (-t[1], -t[2], t[0] is not None, t[0] or ""),
@@ -290,17 +273,14 @@ class TargetRow:
 
 def targets(session: Session, period: Period) -> ReportTable[TargetRow]:
     goals = targets_for(session, period)
-    won: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+    achieved: dict[tuple[str, str | None, str], Decimal] = {}
     if goals:
-        for deal, _ in won_in(session, period):
-            money = deal.amount
-            if deal.owner is not None:
-                won[("rep", deal.owner, money.currency)] += money.amount
-            if deal.team is not None:
-                won[("team", deal.team, money.currency)] += money.amount
+        for subject, field in (("rep", "owner"), ("team", "team")):
+            for name, currency, _, amount in won(session, period, field):
+                achieved[(subject, name, currency)] = Decimal(amount)
     rows = []
     for (subject, name, currency), goal in sorted(goals.items()):
-        amount = won.get((subject, name, currency), Decimal(0))
+        amount = achieved.get((subject, name, currency), Decimal(0))
         rows.append(TargetRow(subject, name, currency, goal, amount, attainment(amount, goal)))
     return ReportTable(
         title="Sales targets",
@@ -328,14 +308,9 @@ class SalesTrendRow:
 
 
 def sales_trend(session: Session, period: Period) -> ReportTable[SalesTrendRow]:
-    months = period.split(PeriodKind.MONTH)
-    won: dict[tuple[str, str], list[Decimal]] = defaultdict(list)
-    whole = Period(PeriodKind.SPAN, months[0].first, months[-1].last, period.tz)
-    for deal, at in won_in(session, whole):
-        month = Period.containing(PeriodKind.MONTH, at, period.tz).label
-        won[(month, deal.amount.currency)].append(deal.amount.amount)
     rows: list[SalesTrendRow] = []
-    for part in months:
+    for part in period.split(PeriodKind.MONTH):
+        deals = {currency: (count, amount) for currency, count, amount in won(session, part)}
         orders = {
             currency: (count, total)
             for currency, count, total in session.aggregate(
@@ -348,20 +323,15 @@ def sales_trend(session: Session, period: Period) -> ReportTable[SalesTrendRow]:
             )
         }
         label = part.label
-        currencies = sorted({c for m, c in won if m == label} | set(orders))
+        currencies = sorted(set(deals) | set(orders))
         if not currencies:
             rows.append(SalesTrendRow(label, None, 0, Decimal(0), 0, Decimal(0)))
         for currency in currencies:
-            amounts = won.get((label, currency), [])
+            won_count, won_amount = deals.get(currency, (0, Decimal(0)))
             count, total = orders.get(currency, (0, Decimal(0)))
             rows.append(
                 SalesTrendRow(
-                    label,
-                    currency,
-                    len(amounts),
-                    sum(amounts, Decimal(0)),
-                    count,
-                    Decimal(total),
+                    label, currency, won_count, Decimal(won_amount), count, Decimal(total)
                 )
             )
     return ReportTable(
@@ -389,17 +359,10 @@ CUSTOMER_DIMENSIONS = ("region", "industry", "source_channel")
 
 
 def sales_breakdown(session: Session, period: Period) -> ReportTable[SalesBreakdownRow]:
-    deals = [deal for deal, _ in won_in(session, period)]
-    customers = session.customers.get_many(d.customer_id for d in deals)
-    groups: dict[tuple[str, str | None, str], list[Decimal]] = defaultdict(list)
-    for deal in deals:
-        customer = customers.get(deal.customer_id)
-        for dimension in CUSTOMER_DIMENSIONS:
-            value = None if customer is None else getattr(customer, dimension)
-            groups[(dimension, value, deal.amount.currency)].append(deal.amount.amount)
     rows = [
-        SalesBreakdownRow(dimension, value, currency, len(a), sum(a, Decimal(0)))
-        for (dimension, value, currency), a in groups.items()
+        SalesBreakdownRow(dimension, value, currency, deals, Decimal(amount))
+        for dimension in CUSTOMER_DIMENSIONS
+        for value, currency, deals, amount in won(session, period, f"customer.{dimension}")
     ]
     products: dict[tuple[str | None, str], tuple[int, Decimal]] = {}
     session._check_open()

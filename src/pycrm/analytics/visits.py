@@ -1,10 +1,12 @@
-"""Stage visits counted where they are stored: what the stage flow report is built from.
+"""Stage visits counted where they are stored: what the stage flow and calibration reports
+are built from.
 
 A deal's stage history is a child table on SQL stores (``opportunity_stage_visits``), so the
-visits begun or ended in a period are counted with one ``GROUP BY`` each, without reading
-the deals. Lengths are whole microseconds, which every store computes exactly (SQLite from
-its text timestamps, PostgreSQL from an interval's epoch, MariaDB with ``TIMESTAMPDIFF``),
-so averages agree to the last digit.
+visits begun or ended in a period, and the stages the deals closed in it went through, are
+counted with one ``GROUP BY`` each, without reading the deals. Lengths are whole
+microseconds, which every store computes exactly (SQLite from its text timestamps,
+PostgreSQL from an interval's epoch, MariaDB with ``TIMESTAMPDIFF``), so averages agree to
+the last digit.
 """
 
 from __future__ import annotations
@@ -34,6 +36,16 @@ class StageStays(NamedTuple):
     stage: str
     visits: int
     microseconds: int
+
+
+class StageClosures(NamedTuple):
+    """Deals of ``pipeline`` closed in the window (their ``closed_at`` in it) with
+    ``outcome`` (``"won"`` or ``"lost"``) that visited ``stage`` at least once."""
+
+    pipeline: str
+    stage: str
+    outcome: str
+    deals: int
 
 
 def _moment(value: object, field: str) -> datetime:

@@ -9,13 +9,14 @@ and finds. ``pycrm.testing.StoreContract`` checks a backend against these promis
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from pycrm.access.scope import Scope
 from pycrm.analytics.aggregate import Aggregation
 from pycrm.analytics.lines import LineSales
-from pycrm.analytics.visits import StageEntries, StageStays, Window
+from pycrm.analytics.visits import StageClosures, StageEntries, StageStays, Window
 from pycrm.domain import AuditEntry, Customer, Entity
 from pycrm.grading.candidates import GradeCandidate
 from pycrm.grading.churn import ChurnPolicy, ChurnSignals
@@ -174,6 +175,11 @@ class Analytics(Protocol):
         whole microseconds, by pipeline and stage, in that order."""
         ...
 
+    def stage_closures(self, window: Window) -> list[StageClosures]:
+        """Opportunities whose ``closed_at`` is in ``window``, counted (each deal once) by
+        pipeline, every stage in their history, and outcome, in that order."""
+        ...
+
     def line_sales(self, window: Window, statuses: Collection[str]) -> list[LineSales]:
         """Lines of the orders placed in ``window`` with one of ``statuses``, by SKU,
         currency and unit price (in that order, no SKU first), counted with their summed
@@ -233,6 +239,12 @@ class StoreTransaction(Protocol):
     @property
     def outbox(self) -> OutboxQueue:
         """Claims on the outbox (see :class:`OutboxQueue`)."""
+        ...
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A nested unit of work: when the block raises, every change made in it is undone
+        and the transaction goes on as it was before the block (on PostgreSQL, usable again
+        after a failed statement); when it ends normally its changes stay pending."""
         ...
 
     def commit(self) -> None:

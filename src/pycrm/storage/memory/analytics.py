@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pycrm.access.scope import Scope
 from pycrm.analytics.aggregate import Aggregation
 from pycrm.analytics.lines import LineSales
-from pycrm.analytics.visits import StageEntries, StageStays, Window
+from pycrm.analytics.visits import StageClosures, StageEntries, StageStays, Window
 from pycrm.domain import Customer, Interaction, Order
 from pycrm.grading.candidates import GradeCandidate
 from pycrm.grading.churn import ChurnPolicy, ChurnSignals, assess, signals_of
@@ -158,6 +158,9 @@ class MemoryAnalytics:
 
     def stage_stays(self, window: Window) -> list[StageStays]:
         return visits.stage_stays(self._deals(), window)
+
+    def stage_closures(self, window: Window) -> list[StageClosures]:
+        return visits.stage_closures(self._deals(), window)
 
     def line_sales(self, window: Window, statuses: Collection[str]) -> list[LineSales]:
         table = self._tx.table(Order.ENTITY_TYPE)

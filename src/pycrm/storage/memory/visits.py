@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from pycrm.analytics.visits import StageEntries, StageStays, Window, entry_order, microseconds
+from pycrm.analytics.visits import (
+    StageClosures,
+    StageEntries,
+    StageStays,
+    Window,
+    entry_order,
+    microseconds,
+)
 
 if TYPE_CHECKING:
     from pycrm.storage.memory.store import MemoryTable
@@ -32,3 +39,13 @@ def stage_stays(deals: MemoryTable[Any], window: Window) -> list[StageStays]:
                 counts[key] += 1
                 lengths[key] += microseconds(visit.left_at - visit.entered_at)
     return [StageStays(*key, counts[key], lengths[key]) for key in sorted(counts)]
+
+
+def stage_closures(deals: MemoryTable[Any], window: Window) -> list[StageClosures]:
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for deal in deals._matching({}):
+        if deal.outcome is None or not window.contains(deal.closed_at):
+            continue
+        for stage in {visit.stage for visit in deal.stage_state.history}:
+            counts[(deal.pipeline, stage, deal.outcome.value)] += 1
+    return [StageClosures(*key, counts[key]) for key in sorted(counts)]

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from pycrm.access.scope import Scope
 from pycrm.analytics.aggregate import Aggregation
 from pycrm.analytics.lines import LineSales
-from pycrm.analytics.visits import StageEntries, StageStays, Window
+from pycrm.analytics.visits import StageClosures, StageEntries, StageStays, Window
 from pycrm.domain import Customer
 from pycrm.grading.candidates import GradeCandidate
 from pycrm.grading.churn import ChurnPolicy, ChurnSignals
@@ -27,7 +27,7 @@ from pycrm.storage.sqlalchemy.repository import SqlEntityTable
 from pycrm.storage.sqlalchemy.rfm import rfm
 from pycrm.storage.sqlalchemy.rules import RuleCompiler
 from pycrm.storage.sqlalchemy.tables import Tables
-from pycrm.storage.sqlalchemy.visits import stage_entries, stage_stays
+from pycrm.storage.sqlalchemy.visits import stage_closures, stage_entries, stage_stays
 
 
 class SqlAnalytics:
@@ -159,6 +159,9 @@ class SqlAnalytics:
 
     def stage_stays(self, window: Window) -> list[StageStays]:
         return stage_stays(self._conn, self._tables, self._table("opportunity"), window)
+
+    def stage_closures(self, window: Window) -> list[StageClosures]:
+        return stage_closures(self._conn, self._tables, self._table("opportunity"), window)
 
     def line_sales(self, window: Window, statuses: Collection[str]) -> list[LineSales]:
         return line_sales(self._conn, self._tables, self._table("order"), window, statuses)

@@ -1,5 +1,6 @@
 """Stage visits of the SQL store's deals: one ``GROUP BY`` over the visit table for the
-visits begun in a window, one for those ended in it."""
+visits begun in a window, one for those ended in it, one for the stages the deals closed in
+it went through."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from pycrm.analytics.visits import StageEntries, StageStays, Window, entry_order
+from pycrm.analytics.visits import StageClosures, StageEntries, StageStays, Window, entry_order
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -71,3 +72,18 @@ def stage_stays(
     )
     rows = connection.execute(deals._scoped(query)).all()
     return sorted(StageStays(p, s, int(c), int(m)) for p, s, c, m in rows)
+
+
+def stage_closures(
+    connection: Connection, tables: Tables, deals: SqlEntityTable[Any], window: Window
+) -> list[StageClosures]:
+    visit = tables.opportunity_stage_visits
+    o = tables.opportunities
+    query = (
+        sa.select(o.c.pipeline, visit.c.stage, o.c.outcome, sa.func.count(sa.distinct(o.c.id)))
+        .select_from(o.join(visit, visit.c.opportunity_id == o.c.id))
+        .where(o.c.outcome.is_not(None), o.c.closed_at >= window.start, o.c.closed_at < window.end)
+        .group_by(o.c.pipeline, visit.c.stage, o.c.outcome)
+    )
+    rows = connection.execute(deals._scoped(query)).all()
+    return sorted(StageClosures(p, s, outcome, int(c)) for p, s, outcome, c in rows)
