@@ -156,16 +156,17 @@ def seed(crm: CRM, clock: FixedClock) -> None:
 def test_lead_conversion_by_channel(crm: CRM, clock: FixedClock) -> None:
     seed(crm, clock)
     table = crm.report("lead_conversion", "2026-11")
-    # Leads assigned in November: d1 (web, won), d2 (web, open), d4 (fair, lost),
-    # d5 (no channel, won in December: converted since). d3 and d6 were assigned before.
+    # Leads assigned in November: d1 (web, won 10 Nov), d2 (web, open), d4 (fair, lost),
+    # d5 (no channel, won 2 Dec: won to date, not converted by November's end). d3 and d6
+    # were assigned before.
     assert list(table) == [
-        LeadConversionRow(None, 1, 1, Decimal("1.0000")),  # 1 / 1
-        LeadConversionRow("fair", 1, 0, Decimal("0.0000")),  # 0 / 1
-        LeadConversionRow("web", 2, 1, Decimal("0.5000")),  # 1 / 2
+        LeadConversionRow(None, 1, 0, Decimal("0.0000"), 1),  # 0 / 1
+        LeadConversionRow("fair", 1, 0, Decimal("0.0000"), 0),  # 0 / 1
+        LeadConversionRow("web", 2, 1, Decimal("0.5000"), 1),  # 1 / 2
     ]
     with crm.session() as s:
         metric = crm.reports.metric("lead_conversion_rate")
-        assert metric.compute(s, NOVEMBER) == Decimal("0.5000")  # 2 converted / 4 leads
+        assert metric.compute(s, NOVEMBER) == Decimal("0.2500")  # 1 converted / 4 leads
         assert metric.compute(s, Period.parse("2025-01")) is None
 
 

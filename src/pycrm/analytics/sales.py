@@ -23,7 +23,7 @@ from pycrm.analytics.table import ReportTable
 from pycrm.analytics.visits import Window
 from pycrm.domain.order import PURCHASE_STATUSES
 from pycrm.pipeline.machine import StageOutcome
-from pycrm.query import OneOf
+from pycrm.query import OneOf, Range
 
 if TYPE_CHECKING:
     from pycrm.session import Session
@@ -69,33 +69,41 @@ def _purchases(period: Period) -> dict[str, Any]:
 
 @attrs.frozen
 class LeadConversionRow:
+    """Leads assigned in the period from one source channel: ``converted`` those won by the
+    period's end (so a period's rate never changes later and two periods compare alike),
+    ``won_to_date`` those won by now."""
+
     source_channel: str | None
     leads: int
     converted: int
     rate: Decimal | None
+    won_to_date: int
 
 
 def lead_counts(session: Session, period: Period) -> list[LeadConversionRow]:
-    leads = session.aggregate(
-        Aggregation(
-            entity="opportunity",
-            group_by=("source_channel",),
-            measures=(Count(),),
-            filters={"assigned_at": period.moments},
-        )
-    )
-    won = dict(
-        session.aggregate(
+    assigned = {"assigned_at": period.moments}
+
+    def by_channel(**filters: Any) -> list[tuple[Any, ...]]:
+        return session.aggregate(
             Aggregation(
                 entity="opportunity",
                 group_by=("source_channel",),
                 measures=(Count(),),
-                filters={"assigned_at": period.moments, "outcome": StageOutcome.WON},
+                filters={**assigned, **filters},
             )
         )
-    )
+
+    leads = by_channel()
+    won = dict(by_channel(outcome=StageOutcome.WON, closed_at=Range(end=period.end)))
+    won_to_date = dict(by_channel(outcome=StageOutcome.WON))
     return [
-        LeadConversionRow(channel, count, won.get(channel, 0), rate(won.get(channel, 0), count))
+        LeadConversionRow(
+            channel,
+            count,
+            won.get(channel, 0),
+            rate(won.get(channel, 0), count),
+            won_to_date.get(channel, 0),
+        )
         for channel, count in leads
     ]
 
@@ -106,7 +114,10 @@ def lead_conversion(session: Session, period: Period) -> ReportTable[LeadConvers
         row_type=LeadConversionRow,
         rows=lead_counts(session, period),
         period=period,
-        notes=["A lead is a deal assigned to a rep in the period; converted: won since."],
+        notes=[
+            "A lead is a deal assigned to a rep in the period; converted: won by the period's "
+            "end (rate: converted / leads); won_to_date: won by now."
+        ],
     )
 
 
