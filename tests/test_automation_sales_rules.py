@@ -475,6 +475,9 @@ def test_stage_deadline_without_a_supervisor_tells_the_owner(crm: CRM) -> None:
     with crm.session(actor="test") as s:
         [message] = s.outbox.list().items
     assert message.recipient == "alice"
+    # Addressed to the owner as the owner, not as a supervisor.
+    assert message.subject.startswith(("Past stage deadline:", "商机逾期："))  # noqa: RUF001
+    assert message.body.startswith(("Hello alice,", "alice 您好"))
 
 
 def test_closed_deals_are_left_alone(crm: CRM) -> None:

@@ -59,6 +59,19 @@ _TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
             "in stage \u201c$stage\u201d for $days days. Please move it on or update it.\n",
         ),
     },
+    "stage_deadline_passed": {
+        "zh-CN": (
+            "商机逾期：$opportunity",
+            "$owner 您好：\n\n$customer 的商机「$opportunity」在「$stage」阶段已超过截止时间 "
+            "$deadline。团队未设主管，此提醒只发给您，请尽快推进。\n",
+        ),
+        "en": (
+            "Past stage deadline: $opportunity",
+            "Hello $owner,\n\nThe opportunity \u201c$opportunity\u201d with $customer passed "
+            "the deadline of stage \u201c$stage\u201d on $deadline. Its team has no "
+            "supervisor, so only you have been told; please move it on.\n",
+        ),
+    },
     "stage_deadline_escalation": {
         "zh-CN": (
             "商机逾期升级：$opportunity",

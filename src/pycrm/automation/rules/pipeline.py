@@ -231,7 +231,8 @@ class StageDeadlines:
     **Creates** a task for the owner (kind ``stage_deadline``, due at the tick; the
     supervisor's when the deal has no owner) and a ``stage_deadline_escalation`` notice to
     the supervisor of the deal's team (``s.team_supervisors``). A team without a supervisor
-    cannot escalate: the owner gets the notice instead, so the overdue deal is not silent.
+    cannot escalate: the owner gets a ``stage_deadline_passed`` notice instead, so the
+    overdue deal is not silent.
 
     **Keys**: ``stage_deadlines:<opportunity>:<stage>:<deadline, YYYYMMDDTHHMM>`` with
     ``:task`` or ``:notice``: one escalation per stage visit. Settings: ``tasks`` and
@@ -297,18 +298,28 @@ class StageDeadlines:
                     kind="stage_deadline",
                 )
             )
-        reader = supervisor if supervisor is not None else deal.owner
-        if self.notices and reader is not None:
-            effects.append(
-                Notice(
-                    key=f"{key}:notice",
-                    task_key=f"{key}:task",
-                    template="stage_deadline_escalation",
-                    values={**values, "supervisor": reader},
-                    to=Staff(reader),
-                    customer_id=deal.customer_id,
-                )
+        if not self.notices:
+            return effects
+        if supervisor is not None:
+            template, to, context_values = (
+                "stage_deadline_escalation",
+                supervisor,
+                {**values, "supervisor": supervisor},
             )
+        elif deal.owner is not None:
+            template, to, context_values = "stage_deadline_passed", deal.owner, dict(values)
+        else:
+            return effects
+        effects.append(
+            Notice(
+                key=f"{key}:notice",
+                task_key=f"{key}:task",
+                template=template,
+                values=context_values,
+                to=Staff(to),
+                customer_id=deal.customer_id,
+            )
+        )
         return effects
 
 
