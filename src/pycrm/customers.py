@@ -20,7 +20,7 @@ from pycrm.errors import ConcurrencyConflict, ValidationError
 from pycrm.grading.churn import ChurnPolicy, ChurnRisk, risks
 from pycrm.grading.evaluate import RuleContext
 from pycrm.grading.expr import Expr, as_expr
-from pycrm.identity.derive import stamp_identity
+from pycrm.identity.derive import IDENTITY_ORDER, identity_tuple, stamp_identity
 from pycrm.identity.duplicates import (
     BLOCK_FIELDS,
     DuplicateCandidate,
@@ -40,7 +40,7 @@ from pycrm.identity.resolve import Resolution, decide
 from pycrm.merge import MergeLog
 from pycrm.paging import Page
 from pycrm.query import OneOf
-from pycrm.repository import BULK_BATCH, MAX_PAGE, Repository
+from pycrm.repository import MAX_PAGE, Repository
 from pycrm.storage.identity import IdentityIndex, identity_index
 
 RESOLVE_LIMIT = 20
@@ -81,8 +81,12 @@ class CustomerRepository(Repository[Customer]):
     def add(self, entity: Customer) -> Customer:
         return super().add(self._stamp(entity))
 
-    def add_many(self, entities: Iterable[Customer], *, batch_size: int = BULK_BATCH) -> int:
-        return super().add_many((self._stamp(e) for e in entities), batch_size=batch_size)
+    # add_many derives the identity fields in the copy it stamps anyway (one copy, not two).
+    _derived_fields = IDENTITY_ORDER
+
+    def _derive(self, entity: Customer) -> tuple[Any, ...]:
+        crm = self._session.crm
+        return identity_tuple(entity, crm.identity, crm.phone_region)
 
     def update(self, entity: Customer) -> Customer:
         return super().update(self._stamp(entity))

@@ -15,6 +15,7 @@ import attrs
 from pycrm.access.scope import check_storable
 from pycrm.domain import AuditEntry, ChangeKind, Customer, DomainEvent, Entity, new_id
 from pycrm.domain import _convert as conv
+from pycrm.domain._copy import replacer
 from pycrm.domain.audit import diff, snapshot
 from pycrm.errors import ConcurrencyConflict, NotFound, ValidationError
 from pycrm.paging import Page
@@ -145,32 +146,27 @@ class Repository(Generic[E]):
         """Stamp, store and audit one batch.
 
         The entities were validated when they were built, and only their bookkeeping fields
-        change here, so instead of ``attrs.evolve`` (which re-runs every converter of every
-        field) each one is copied field by field with version and timestamps set; ``now`` is
-        checked once per batch. The audit entries differ only in id, entity and customer, so
-        they are copies of one validated entry. A subclass of the entity type may have
-        invariants of its own and takes the validating path.
+        (and derived ones, see :meth:`_derive`) change here, so instead of ``attrs.evolve``
+        (which re-runs every converter of every field) each one is copied with version and
+        timestamps set; ``now`` is checked once per batch. The audit entries differ only in
+        id, entity and customer, so they are copies of one validated entry. A subclass of the
+        entity type may have invariants of its own and takes the validating path.
         """
         self._check_reach(batch, "add")
         self._check_references(batch)
         stamp = conv.check_datetime(now, "created_at", required=False)
         cls = self._spec.cls
-        bookkeeping = ("version", "created_at", "updated_at")
-        names = [a.name for a in attrs.fields(cls) if a.name not in bookkeeping]
-        new = object.__new__
-        set_field = object.__setattr__
+        derived, derive = self._derived_fields, self._derive
+        copy = replacer(cls, ("version", "created_at", "updated_at", *derived))
         stamped: list[E] = []
         for e in batch:
             if type(e) is not cls:
-                stamped.append(attrs.evolve(e, version=1, created_at=now, updated_at=now))
-                continue
-            copy = new(cls)
-            for name in names:
-                set_field(copy, name, getattr(e, name))
-            set_field(copy, "version", 1)
-            set_field(copy, "created_at", stamp)
-            set_field(copy, "updated_at", stamp)
-            stamped.append(copy)
+                values = dict(zip(derived, derive(e), strict=True))
+                stamped.append(attrs.evolve(e, version=1, created_at=now, updated_at=now, **values))
+            elif derived:
+                stamped.append(copy(e, 1, stamp, stamp, *derive(e)))
+            else:
+                stamped.append(copy(e, 1, stamp, stamp))
         self._table.insert_many(stamped)
         template = AuditEntry(
             at=now,
@@ -179,23 +175,21 @@ class Repository(Generic[E]):
             entity_type=self._entity_type,
             entity_id=stamped[0].id,
         )
-        shared = [
-            (a.name, getattr(template, a.name))
-            for a in attrs.fields(AuditEntry)
-            if a.name not in ("id", "entity_id", "customer_id")
-        ]
+        entry = replacer(AuditEntry, ("id", "entity_id", "customer_id"))
         prefix = AuditEntry.ID_PREFIX
-        entries: list[AuditEntry] = []
-        for e in stamped:
-            entry = new(AuditEntry)
-            set_field(entry, "id", new_id(prefix))
-            for name, value in shared:
-                set_field(entry, name, value)
-            set_field(entry, "entity_id", e.id)
-            set_field(entry, "customer_id", customer_id_of(e))
-            entries.append(entry)
+        if cls is Customer:
+            entries = [entry(template, new_id(prefix), e.id, e.id) for e in stamped]
+        else:
+            entries = [entry(template, new_id(prefix), e.id, customer_id_of(e)) for e in stamped]
         self._session._tx.audit.append(entries)
         return [e.id for e in stamped]
+
+    _derived_fields: tuple[str, ...] = ()
+    """Fields the bulk path derives from the others while it stamps each entity."""
+
+    def _derive(self, entity: E) -> tuple[Any, ...]:
+        """The values of :attr:`_derived_fields` for ``entity``, in that order."""
+        return ()
 
     def get(self, entity_id: str) -> E:
         """The stored entity with ``entity_id``; raises :class:`pycrm.NotFound`."""

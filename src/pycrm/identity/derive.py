@@ -15,22 +15,34 @@ from typing import Any
 import attrs
 
 from pycrm.domain import Customer
-from pycrm.domain.customer import IDENTITY_FIELDS
+from pycrm.domain._copy import replacer
 from pycrm.errors import ValidationError
 from pycrm.identity.hashing import IdentityHasher
 from pycrm.identity.normalize import company_key, phone_or_none
 
+IDENTITY_ORDER = ("company_key", "email_hash", "id_number_hash", "phone_hash")
+"""The derived identity fields in the order :func:`identity_tuple` gives them."""
+
 
 def identity_values(customer: Customer, hasher: IdentityHasher, region: str) -> dict[str, Any]:
     """``{field: value}`` of the derived identity fields of ``customer``."""
+    return dict(zip(IDENTITY_ORDER, identity_tuple(customer, hasher, region), strict=True))
+
+
+def identity_tuple(customer: Customer, hasher: IdentityHasher, region: str) -> tuple[Any, ...]:
+    """The derived identity fields of ``customer`` in :data:`IDENTITY_ORDER`: the bulk path
+    sets them positionally while it copies the customer anyway."""
     phone = phone_or_none(customer.phone, region)
+    phone_hash = None if phone is None else hasher.phone(phone)
+    email_hash = _or_none(hasher.email, customer.email)
+    id_number_hash = _or_none(hasher.id_number, customer.id_number)
     company = customer.name if customer.is_company else customer.employer
-    return {
-        "phone_hash": None if phone is None else hasher.phone(phone),
-        "email_hash": _or_none(hasher.email, customer.email),
-        "id_number_hash": _or_none(hasher.id_number, customer.id_number),
-        "company_key": None if company is None else company_key(company),
-    }
+    return (
+        None if company is None else company_key(company),
+        email_hash,
+        id_number_hash,
+        phone_hash,
+    )
 
 
 def _or_none(hash_of: Any, value: str | None) -> str | None:
@@ -43,21 +55,19 @@ def _or_none(hash_of: Any, value: str | None) -> str | None:
     return result
 
 
-_SET = object.__setattr__
-
-
 def stamp_identity(customer: Customer, hasher: IdentityHasher, region: str) -> Customer:
     """``customer`` with its identity fields derived afresh (the same object when they
     already are). The derived values are computed here, so the copy skips the entity's
     converters: this runs once per row on the bulk import path."""
-    values = identity_values(customer, hasher, region)
-    if all(getattr(customer, name) == values[name] for name in IDENTITY_FIELDS):
+    values = identity_tuple(customer, hasher, region)
+    if values == (
+        customer.company_key,
+        customer.email_hash,
+        customer.id_number_hash,
+        customer.phone_hash,
+    ):
         return customer
     if type(customer) is not Customer:
-        return attrs.evolve(customer, **values)
-    copy = object.__new__(Customer)
-    for field in attrs.fields(Customer):
-        _SET(copy, field.name, getattr(customer, field.name))
-    for name, value in values.items():
-        _SET(copy, name, value)
-    return copy
+        return attrs.evolve(customer, **dict(zip(IDENTITY_ORDER, values, strict=True)))
+    copied: Customer = replacer(Customer, IDENTITY_ORDER)(customer, *values)
+    return copied
