@@ -11,19 +11,23 @@ callable returning a fresh, empty store, and exposes ``TestCase``::
 Each hypothesis example gets a new store; the machine runs random sessions (adds, bulk adds,
 updates, stale updates, removals, merges, sessions that fail half-way) through the public API and
 checks after every step that the store holds exactly what the model says, grades and loyalty
-points included.
+points included; now and then it checks that grouped counts and sums (``s.aggregate``, what
+reports are built from) agree with the model too.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import attrs
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, rule
 
+from pycrm.analytics.aggregate import Aggregation, Count, Sum, sort_key
 from pycrm.clock import FixedClock
 from pycrm.crm import CRM
 from pycrm.domain import Contact, Customer, LifecycleStatus, Order
@@ -303,6 +307,34 @@ class StoreContract(RuleBasedStateMachine):
             pass
         except AlreadyExists:
             assert self._member_taken(customer)
+
+    @rule()
+    def aggregates_match_model(self) -> None:
+        """Grouped counts and sums (what every report is built from) agree with the model:
+        orders by their customer's region and currency, customers by status."""
+        orders: dict[tuple[Any, ...], list[Decimal]] = defaultdict(list)
+        for order in self.orders.values():
+            region = self.customers[order.customer_id].region
+            orders[(region, order.total.currency)].append(order.total.amount)
+        statuses: dict[tuple[Any, ...], int] = defaultdict(int)
+        for customer in self.customers.values():
+            statuses[(customer.status.value,)] += 1
+        with self.crm.session(actor="contract") as s:
+            found = s.aggregate(
+                Aggregation(
+                    entity="order",
+                    group_by=("customer.region", "total_currency"),
+                    measures=(Count(), Sum("total_amount")),
+                )
+            )
+            assert [(*key, n, Decimal(total)) for *key, n, total in found] == [
+                (*key, len(amounts), sum(amounts, Decimal(0)))
+                for key, amounts in sorted(orders.items(), key=lambda kv: sort_key(kv[0], 2))
+            ]
+            by_status = s.aggregate(
+                Aggregation(entity="customer", group_by=("status",), measures=(Count(),))
+            )
+            assert by_status == [(*key, n) for key, n in sorted(statuses.items())]
 
     # -- invariants ----------------------------------------------------------------------
 
