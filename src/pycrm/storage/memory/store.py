@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Generic
 
@@ -85,6 +86,21 @@ class MemoryTransaction:
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._callbacks.append(callback)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """What a SQL savepoint does: the overlays as they were before the block come back
+        when it raises. Copies only what this transaction has written so far."""
+        self._check_open()
+        tables = {name: table.mark() for name, table in self._tables.items() if table.written}
+        audit = self._audit_table.mark()
+        try:
+            yield
+        except BaseException:
+            for name, table in self._tables.items():
+                table.restore(tables.get(name))
+            self._audit_table.restore(audit)
+            raise
 
     def commit(self) -> None:
         self._check_open()
@@ -310,6 +326,22 @@ class MemoryTable(Generic[E]):
             self._overlay[entity.id] = entity
         return [e.id for e in moved]
 
+    @property
+    def written(self) -> bool:
+        return bool(self._overlay)
+
+    def mark(self) -> tuple[dict[str, Any], dict[str, int | None]]:
+        return dict(self._overlay), dict(self._base)
+
+    def restore(self, mark: tuple[dict[str, Any], dict[str, int | None]] | None) -> None:
+        """Back to ``mark`` (``None``: nothing written), in place: views share the dicts."""
+        overlay, base = mark or ({}, {})
+        if self._overlay != overlay:
+            self._overlay.clear()
+            self._overlay.update(overlay)
+            self._base.clear()
+            self._base.update(base)
+
     def verify_base(self) -> None:
         """Fail the commit if another transaction changed what this one wrote."""
         for entity_id, base_version in self._base.items():
@@ -347,6 +379,17 @@ class MemoryAuditTable:
 
     def append(self, entries: Sequence[AuditEntry]) -> None:
         self.pending.extend(entries)
+
+    def mark(self) -> tuple[int, dict[str, Mapping[str, list[Any]] | None], datetime | None]:
+        return len(self.pending), dict(self.redacted), self.purged_before
+
+    def restore(
+        self, mark: tuple[int, dict[str, Mapping[str, list[Any]] | None], datetime | None]
+    ) -> None:
+        pending, redacted, purged_before = mark
+        del self.pending[pending:]
+        self.redacted = redacted
+        self.purged_before = purged_before
 
     def _entries(self) -> list[AuditEntry]:
         entries = [*self._tx._store._audit, *self.pending]

@@ -10,7 +10,8 @@ for the host's own commit (see ``hooks.py``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine, NestedTransaction
@@ -88,6 +89,21 @@ class SqlTransaction:
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._callbacks.append(callback)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A SAVEPOINT: a failure inside is rolled back to it, so the transaction (on
+        PostgreSQL, aborted by a failed statement) goes on."""
+        self._check_open()
+        nested = self._conn.begin_nested()
+        try:
+            yield
+        except BaseException:
+            if nested.is_active:
+                nested.rollback()
+            raise
+        if nested.is_active:
+            nested.commit()
 
     def commit(self) -> None:
         self._check_open()
