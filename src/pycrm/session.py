@@ -8,7 +8,8 @@ which reach plugins only after the store says the changes are durable.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from pycrm.access.scope import Scope
 from pycrm.analytics.aggregate import Aggregation
 from pycrm.analytics.checking import checked
+from pycrm.analytics.memo import ReadMemo, aggregation_key, rfm_key
 from pycrm.contracts import Contract, ContractNumbering, Receipt, next_number
 from pycrm.customers import CustomerRepository, rule_of
 from pycrm.domain import (
@@ -67,6 +69,7 @@ from pycrm.storage.protocols import Analytics, EntityTable, StoreTransaction
 from pycrm.storage.scoping import SCOPED_TYPES
 from pycrm.storage.spec import SPEC_BY_TYPE
 from pycrm.storage.units import own_transaction
+from pycrm.storage.watched import WatchedTransaction
 
 if TYPE_CHECKING:
     from pycrm.crm import CRM
@@ -135,7 +138,10 @@ class Session:
         scope: Scope | None = None,
     ) -> None:
         self._crm = crm
-        self._tx = tx
+        # Read-only analytics answers, kept while nothing is written (pycrm.analytics.memo);
+        # a host writing on a joined connection is out of sight, so nothing is kept then.
+        self._memo = ReadMemo(enabled=not getattr(tx, "joined", False))
+        self._tx = WatchedTransaction(tx, self._memo.clear)
         self.actor = actor
         self.scope: Scope | None = None if scope is None or scope.unrestricted else scope
         """What this session may see and change; ``None`` when it is unrestricted."""
@@ -227,8 +233,10 @@ class Session:
         """
         self._check_open()
         when = self.now if as_of is None else check_as_of(as_of)
-        return self._analytics.rfm(
-            as_of=when, bins=check_bins(bins), currency=check_currency(currency)
+        bins, currency = check_bins(bins), check_currency(currency)
+        return self._memo.rfm(
+            rfm_key(when, bins, currency),
+            lambda: self._analytics.rfm(as_of=when, bins=bins, currency=currency),
         )
 
     def regrade(
@@ -388,7 +396,18 @@ class Session:
         actor may see, uncommitted changes included. One ``GROUP BY`` query on SQL stores,
         the same rows on the memory store; see :class:`pycrm.analytics.Aggregation`."""
         self._check_open()
-        return self._analytics.aggregate(checked(self, aggregation))
+        question = checked(self, aggregation)
+        return self._memo.rows(
+            aggregation_key(question), lambda: self._analytics.aggregate(question)
+        )
+
+    @contextmanager
+    def _savepoint(self) -> Iterator[None]:
+        """A nested unit of work: when the block raises, its changes are undone (SAVEPOINT
+        on SQL stores) and this session goes on as before it."""
+        self._check_open()
+        with self._tx.savepoint():
+            yield
 
     def _table(self, entity_type: str) -> EntityTable[Any]:
         """``entity_type``'s table as this session's actor sees it."""
@@ -483,6 +502,7 @@ class Session:
             self._tx.commit()
         finally:
             self._open = False
+            self._memo.clear()
             self._write_denials()
 
     def rollback(self) -> None:
@@ -490,6 +510,7 @@ class Session:
         if self._open:
             self._open = False
             self._events.clear()
+            self._memo.clear()
             try:
                 self._tx.rollback()
             finally:

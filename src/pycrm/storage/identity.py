@@ -41,7 +41,10 @@ def identity_index(table: Any) -> IdentityIndex:
     """The identity queries of a store's customers table (memory or SQL)."""
     from pycrm.storage.memory.identity import MemoryIdentityIndex
     from pycrm.storage.memory.store import MemoryTable
+    from pycrm.storage.watched import WatchedTable
 
+    if isinstance(table, WatchedTable):  # a session's table: these queries only read
+        table = table.inner
     if isinstance(table, MemoryTable):
         return MemoryIdentityIndex(table)
     from pycrm.storage.sqlalchemy.identity import SqlIdentityIndex
