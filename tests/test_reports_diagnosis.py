@@ -3,10 +3,13 @@ and the floor flagged, the same on every store; and the change calculator's prop
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 from decimal import Decimal
 
+import attrs
 import pytest
+import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -301,3 +304,86 @@ def test_a_built_in_metric_is_flagged_past_its_floor(crm: CRM) -> None:
     capture(3, at("2026-10-20T03:00"))
     # 13 -> 8: (8 - 13) / 13 = -0.3846, by 5 customers: flagged.
     assert new_customers() == (Decimal(13), Decimal(8), Decimal("-0.3846"), True)
+
+
+# -- a failing metric ----------------------------------------------------------------------
+
+
+def python_error(session: Session, period: Period) -> Decimal:
+    raise ZeroDivisionError("a plugin's bug")
+
+
+def failing_sql(session: Session, period: Period) -> Decimal:
+    # Writes first, so the test sees the failure's changes undone, then runs a statement
+    # the database refuses; on PostgreSQL that aborts the transaction but for the savepoint.
+    session.customers.add(Customer.company("Written by a failing metric"))
+    connection = getattr(session._tx, "connection", None)
+    if connection is None:  # the memory store runs no SQL: fail as a refused query would
+        raise LookupError("no such table: crm_no_such_table")
+    connection.execute(sa.text("SELECT * FROM crm_no_such_table"))
+    return Decimal(1)
+
+
+def wrong_type(session: Session, period: Period) -> object:
+    return 0.5  # a float: refused, as a bug of the metric
+
+
+BROKEN = (
+    Metric(name="python_error", title="Python error", compute=python_error),
+    Metric(name="failing_sql", title="Failing SQL", compute=failing_sql),
+    Metric(name="wrong_type", title="Wrong type", compute=wrong_type),  # type: ignore[arg-type]
+)
+
+
+def test_a_failing_metric_costs_only_its_own_row_on_every_store(
+    crm: CRM, caplog: pytest.LogCaptureFixture
+) -> None:
+    for metric in BROKEN:  # registered before ours: they must run after the failures
+        crm.reports.add(metric)
+    add_book(crm)
+    with crm.session() as s:
+        healthy = diagnose(s, NOVEMBER)
+        customers = s.customers.count()
+    for metric in BROKEN:
+        crm.reports.add(attrs.evolve(metric, compute=nothing), replace=True)
+    expected = [row for row in healthy if row.metric not in {m.name for m in BROKEN}]
+
+    for metric in BROKEN:
+        crm.reports.add(metric, replace=True)
+    with (
+        caplog.at_level(logging.WARNING, logger="pycrm.analytics.diagnosis"),
+        crm.session() as s,
+    ):
+        table = diagnose(s, NOVEMBER)
+        # The failing metric's write was undone, and the session still works.
+        assert s.customers.count() == customers
+        s.customers.add(Customer.company("Written after the diagnosis"))
+    with crm.session() as s:
+        assert s.customers.count() == customers + 1
+
+    failed = {row.metric: row for row in table if row.metric in {m.name for m in BROKEN}}
+    assert set(failed) == {"python_error", "failing_sql", "wrong_type"}
+    for row in failed.values():
+        assert (row.key, row.previous, row.current, row.change, row.flagged) == (
+            None,
+            None,
+            None,
+            None,
+            False,
+        )
+    assert failed["python_error"].finding == (
+        "python error failed for 2026-11: ZeroDivisionError: a plugin's bug"
+    )
+    assert "failed for 2026-11" in (failed["failing_sql"].finding or "")
+    assert "crm_no_such_table" in (failed["failing_sql"].finding or "")
+    assert "expected" not in (failed["wrong_type"].finding or "")
+    assert "0.5" in (failed["wrong_type"].finding or "")
+    # Every other metric, built-in and ours, reads as if the broken ones were not there.
+    assert [row for row in table if row.metric not in failed] == expected
+    assert table.notes[-1] == (
+        "Could not be computed (see their rows): python_error, failing_sql, wrong_type."
+    )
+    assert not any(row.metric in failed for row in table if row.flagged)
+    logged = {r.args[0] for r in caplog.records if r.name == "pycrm.analytics.diagnosis"}  # type: ignore[index]
+    assert logged == {"python_error", "failing_sql", "wrong_type"}
+    assert all(r.exc_info for r in caplog.records if r.name == "pycrm.analytics.diagnosis")

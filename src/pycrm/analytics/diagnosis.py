@@ -6,10 +6,16 @@ least an absolute ``floor`` in the metric's own unit: without the floor a base o
 deals falling to one, or a rate moving from 0.01 to 0.008, would be flagged as a collapse.
 A metric with nothing to measure in either period (``None``) or a previous value of zero
 has no relative change and is never flagged.
+
+A metric that fails (a plugin's bug, a query the database refuses) costs only its own row:
+each metric is computed inside a savepoint of the session, so its failure is undone and the
+transaction goes on (a failed statement would otherwise abort everything after it on
+PostgreSQL); the failure is logged, shown as the metric's row and named in the notes.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -23,6 +29,8 @@ from pycrm.errors import ValidationError
 
 if TYPE_CHECKING:
     from pycrm.session import Session
+
+log = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD = Decimal("0.10")
 """A change beyond 10% of the previous value, in the bad direction, is flagged."""
@@ -142,10 +150,36 @@ def finding(metric: Metric, key: str | None, change: Change, previous: Period) -
     )
 
 
+def _figure(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, Decimal):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    raise ValidationError("compute", f"a metric returns a Decimal or None, got {value!r}")
+
+
 def _figures(value: MetricValue) -> dict[str | None, Decimal | None]:
     if isinstance(value, Mapping):
-        return {str(key): figure for key, figure in value.items()}
-    return {None: value}
+        return {str(key): _figure(figure) for key, figure in value.items()}
+    return {None: _figure(value)}
+
+
+def _measure(
+    session: Session, metric: Metric, period: Period
+) -> dict[str | None, Decimal | None] | str:
+    """The metric's figures for ``period``, or, when it fails, what went wrong (logged, and
+    its changes undone so the other metrics run as if it had not)."""
+    try:
+        with session._savepoint():
+            return _figures(metric.compute(session, period))
+    except Exception as exc:
+        log.warning(
+            "metric %r failed for %s; diagnosing the others",
+            metric.name,
+            period.label,
+            exc_info=True,
+        )
+        return f"{type(exc).__name__}: {exc}".strip()[:300]
 
 
 def _keys(before: dict[str | None, Any], now: dict[str | None, Any]) -> list[str | None]:
@@ -174,9 +208,25 @@ def diagnose(
     limits = {**DEFAULT_FLOORS, **given}
     before_period = period.previous()
     rows = []
+    failed: list[str] = []
     for metric in session.crm.reports.metrics.values():
-        now = _figures(metric.compute(session, period))
-        before = _figures(metric.compute(session, before_period))
+        now = _measure(session, metric, period)
+        before = _measure(session, metric, before_period)
+        if isinstance(now, str) or isinstance(before, str):
+            label, error = (period, now) if isinstance(now, str) else (before_period, before)
+            failed.append(metric.name)
+            rows.append(
+                DiagnosisRow(
+                    metric=metric.name,
+                    key=None,
+                    previous=None,
+                    current=None,
+                    change=None,
+                    flagged=False,
+                    finding=f"{_subject(metric, None)} failed for {label.label}: {error}",
+                )
+            )
+            continue
         for key in _keys(before, now):
             change = compare(
                 before.get(key),
@@ -197,15 +247,18 @@ def diagnose(
                 )
             )
     flagged = sum(row.flagged for row in rows)
+    notes = [
+        f"Compared with {before_period.label}; flagged: a change the bad way beyond "
+        f"{show(threshold * 100)}% and at least the metric's floor ({flagged} flagged).",
+    ]
+    if failed:
+        notes.append(f"Could not be computed (see their rows): {', '.join(failed)}.")
     return ReportTable(
         title="Diagnosis",
         row_type=DiagnosisRow,
         rows=rows,
         period=period,
-        notes=[
-            f"Compared with {before_period.label}; flagged: a change the bad way beyond "
-            f"{show(threshold * 100)}% and at least the metric's floor ({flagged} flagged).",
-        ],
+        notes=notes,
     )
 
 
