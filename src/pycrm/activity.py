@@ -16,11 +16,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
-from pycrm.analytics.aggregate import Aggregation, Count, Sum
+from pycrm.analytics.sales import won as won_deals
 from pycrm.domain import InteractionChannel, Money
 from pycrm.domain import _convert as conv
 from pycrm.errors import ValidationError
-from pycrm.pipeline.machine import StageOutcome
 from pycrm.query import Range
 
 if TYPE_CHECKING:
@@ -128,14 +127,7 @@ def rep_activity(session: Session, rep: str, start: datetime, end: datetime) -> 
         owner=name, assigned_on=Range(first_day, last_day + timedelta(days=1))
     )
     new_opportunities = sum(1 for o in assigned if window.contains(o.assigned_at))
-    won = session.aggregate(
-        Aggregation(
-            entity="opportunity",
-            group_by=("currency",),
-            measures=(Count("deals"), Sum("amount", "amount")),
-            filters={"owner": name, "outcome": StageOutcome.WON, "closed_at": window},
-        )
-    )
+    won = won_deals(session, window, owner=name)
     deals_won = sum(deals for _, deals, _ in won)
     won_amounts = {currency: Money(amount, currency) for currency, _, amount in won}
     return RepActivity(

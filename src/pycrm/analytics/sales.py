@@ -9,7 +9,6 @@ row carries its currency.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
@@ -47,15 +46,16 @@ def average(total: Decimal | None, count: int) -> Decimal | None:
     return (Decimal(total) / count).quantize(MONEY_PLACES, ROUND_HALF_EVEN)
 
 
-def won(session: Session, period: Period, *group_by: str) -> list[tuple[Any, ...]]:
-    """The deals won in ``period`` grouped by ``group_by`` and their currency: rows of the
-    group's values, then ``currency``, ``deals`` and ``amount``, in group order."""
+def won(session: Session, window: Range, *group_by: str, **filters: Any) -> list[tuple[Any, ...]]:
+    """The deals (matching ``filters``) won within ``window``, grouped by ``group_by`` and
+    their currency: rows of the group's values, then ``currency``, ``deals`` and ``amount``,
+    in group order. Every report and activity count of won deals asks this."""
     return session.aggregate(
         Aggregation(
             entity="opportunity",
             group_by=(*group_by, "currency"),
             measures=(Count("deals"), Sum("amount", "amount")),
-            filters={"outcome": StageOutcome.WON, "closed_at": period.moments},
+            filters={**filters, "outcome": StageOutcome.WON, "closed_at": window},
         )
     )
 
@@ -183,7 +183,7 @@ def won_rows(session: Session, period: Period) -> list[WonDealsRow]:
     return [
         WonDealsRow(owner, team, region, currency, deals, Decimal(amount))
         for owner, team, region, currency, deals, amount in won(
-            session, period, "owner", "team", "customer.region"
+            session, period.moments, "owner", "team", "customer.region"
         )
     ]
 
@@ -199,14 +199,11 @@ def won_deals(session: Session, period: Period) -> ReportTable[WonDealsRow]:
 
 
 def won_amount(session: Session, period: Period) -> Mapping[str, Decimal | None]:
-    totals: dict[str, Decimal] = defaultdict(Decimal)
-    for row in won_rows(session, period):
-        totals[row.currency] += row.amount
-    return dict(sorted(totals.items()))
+    return {currency: Decimal(amount) for currency, _, amount in won(session, period.moments)}
 
 
 def won_count(session: Session, period: Period) -> Decimal:
-    return Decimal(sum(row[-2] for row in won(session, period)))
+    return Decimal(sum(row[-2] for row in won(session, period.moments)))
 
 
 # leaderboard --------------------------------------------------------------------------------
@@ -224,7 +221,7 @@ class LeaderboardRow:
 
 
 def leaderboard(session: Session, period: Period) -> ReportTable[LeaderboardRow]:
-    totals = won(session, period, "owner")
+    totals = won(session, period.moments, "owner")
     goals = targets_for(session, period)
     rows: list[LeaderboardRow] = []
     for currency in sorted({c for _, c, _, _ in totals}):
@@ -287,7 +284,7 @@ def targets(session: Session, period: Period) -> ReportTable[TargetRow]:
     achieved: dict[tuple[str, str | None, str], Decimal] = {}
     if goals:
         for subject, field in (("rep", "owner"), ("team", "team")):
-            for name, currency, _, amount in won(session, period, field):
+            for name, currency, _, amount in won(session, period.moments, field):
                 achieved[(subject, name, currency)] = Decimal(amount)
     rows = []
     for (subject, name, currency), goal in sorted(goals.items()):
@@ -321,7 +318,9 @@ class SalesTrendRow:
 def sales_trend(session: Session, period: Period) -> ReportTable[SalesTrendRow]:
     rows: list[SalesTrendRow] = []
     for part in period.split(PeriodKind.MONTH):
-        deals = {currency: (count, amount) for currency, count, amount in won(session, part)}
+        deals = {
+            currency: (count, amount) for currency, count, amount in won(session, part.moments)
+        }
         orders = {
             currency: (count, total)
             for currency, count, total in session.aggregate(
@@ -373,7 +372,7 @@ def sales_breakdown(session: Session, period: Period) -> ReportTable[SalesBreakd
     rows = [
         SalesBreakdownRow(dimension, value, currency, deals, Decimal(amount))
         for dimension in CUSTOMER_DIMENSIONS
-        for value, currency, deals, amount in won(session, period, f"customer.{dimension}")
+        for value, currency, deals, amount in won(session, period.moments, f"customer.{dimension}")
     ]
     products: dict[tuple[str | None, str], tuple[int, Decimal]] = {}
     session._check_open()
