@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 import sqlalchemy as sa
 from hypothesis import given
@@ -20,6 +21,7 @@ from pycrm import (
     Contact,
     Customer,
     F,
+    MergeLog,
     Money,
     NotFound,
     Order,
@@ -31,7 +33,9 @@ from pycrm import (
     hookimpl,
 )
 from pycrm.access import builtin_scope
+from pycrm.domain.ids import new_id
 from pycrm.storage.scoping import SCOPED_TYPES
+from pycrm.storage.spec import SPEC_BY_TYPE
 from pycrm.storage.sqlalchemy import SqlStore
 
 START = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
@@ -221,6 +225,34 @@ def test_the_audit_history_of_a_record_out_of_reach_is_not_shown(
     with crm.session(actor=ANN) as s:
         assert s.audit.for_entity(world["Cid Co"]) == []
         assert [e.action for e in s.audit.for_entity(world["Ann Co"])] == [ChangeKind.CREATED]
+
+
+def test_merge_logs_are_seen_and_written_only_where_the_survivor_is(
+    crm: CRM, world: dict[str, Customer]
+) -> None:
+    """A merge log holds the duplicates' full snapshots (names, phones, ...), so it follows
+    its survivor's scope although no reference ties it to the survivor."""
+    with crm.session(actor=ROOT) as s:
+        copy = s.customers.add(Customer(kind="company", name="Cid Copy", owner="cid"))
+        log = s.customers.merge(world["Cid Co"].id, [copy.id])
+        mine = s.customers.add(Customer(kind="company", name="Ann Copy", owner="ann"))
+        own_log = s.customers.merge(world["Ann Co"].id, [mine.id])
+    with crm.session(actor=ANN) as s:
+        assert [m.id for m in s.merge_logs.stream()] == [own_log.id]
+        assert s.merge_logs.count() == 1
+        assert s.merge_logs.list(customer_id=world["Cid Co"].id).items == []
+        assert s.merge_logs.get_or_none(log.id) is None
+        assert s.audit.for_entity(log) == []
+        with pytest.raises(NotFound):
+            s.customers.unmerge(log.id)
+    with crm.session(actor=ANN) as s, pytest.raises(PermissionDenied):
+        # Writing one for a survivor out of reach is refused like any record out of reach.
+        s.merge_logs.add(log.evolve(id=new_id(MergeLog.ID_PREFIX)))
+    with crm.session(actor=ROOT) as s:
+        assert s.merge_logs.count() == 2
+        assert not s.merge_logs.get(log.id).is_undone
+    with crm.session(actor=ANN) as s:
+        assert s.customers.unmerge(own_log.id).is_undone
 
 
 class RegionPlugin:
@@ -417,6 +449,10 @@ def test_every_customer_owned_type_is_scoped() -> None:
         SCOPED_TYPES
     )
     assert "segment" not in SCOPED_TYPES
+    # Whatever names a customer follows it, referenced or not (a merge log is not).
+    owned = {t for t, spec in SPEC_BY_TYPE.items() if "customer_id" in attrs.fields_dict(spec.cls)}
+    assert "merge_log" in owned
+    assert owned <= SCOPED_TYPES
 
 
 customers = st.builds(

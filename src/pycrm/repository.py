@@ -6,7 +6,7 @@ in (types, references, filters) and records each change in the audit log.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
@@ -50,10 +50,11 @@ class Repository(Generic[E]):
         """The table as the session's actor sees it: the store applies the scope."""
         return self._session._table(self._entity_type)
 
-    def _check_reach(self, entities: Iterable[E], operation: str) -> None:
+    def _check_reach(self, entities: Sequence[E], operation: str) -> None:
         """Refuse (audited) writing a record the session's actor could not see afterwards:
-        a customer out of scope, or a customer's record with no customer. References to
-        customers and their records out of reach are refused by ``_check_references``."""
+        a customer out of scope, a customer's record with no customer, or one whose customer
+        no reference check looks for and is out of reach. References to customers and their
+        records out of reach are refused by ``_check_references``."""
         scope = self._session.scope
         if scope is None:
             return
@@ -65,6 +66,14 @@ class Repository(Generic[E]):
                 outside = link == "customer_id" and customer_id_of(entity) is None
             if outside:
                 self._session._deny(operation, self._entity_type, entity.id, customer_id_of(entity))
+        if link == "customer_id" and "customer_id" not in self._spec.references:
+            # No reference check will look for the customer (a merge log outlives it), so
+            # reach is checked here: in scope, or refused like any record out of reach.
+            by_customer = {e.customer_id: e for e in entities}  # type: ignore[attr-defined]
+            seen = self._session._table("customer").existing(set(by_customer))
+            for customer_id, entity in by_customer.items():
+                if customer_id not in seen:
+                    self._session._deny(operation, self._entity_type, entity.id, customer_id)
 
     def _refuse_unseen(self, entity_id: str, operation: str) -> NoReturn:
         """A write to an id the actor cannot see: refused when the session is scoped (a

@@ -1,8 +1,10 @@
 """Which entity types a scope restricts, and through which column.
 
 A customer is tested itself; a record with a ``customer_id`` reference follows its
-customer. Other types (rep assignments, segments, calendars, ...) are the CRM's
-configuration, shared by every actor, and no scope restricts them.
+customer, and so does a record whose spec says it ``follows_customer`` without a reference
+(a merge log, which outlives its survivor but holds the duplicates' personal data). Other
+types (rep assignments, segments, calendars, ...) are the CRM's configuration, shared by
+every actor, and no scope restricts them.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ def customer_link(spec: EntitySpec) -> Link | None:
     """``"self"`` for customers, ``"customer_id"`` for their records, ``None`` otherwise."""
     if spec.entity_type == "customer":
         return "self"
-    if spec.references.get("customer_id") == "customer":
+    if spec.references.get("customer_id") == "customer" or spec.follows_customer:
         return "customer_id"
     return None
 

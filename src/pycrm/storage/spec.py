@@ -61,7 +61,9 @@ class EntitySpec:
     ``unique``: fields no two stored entities may share (``None`` excepted). ``references``:
     field -> entity type it points at (checked on add and update). ``derived``: for filters
     on properties rather than fields, property -> check ``(value, name) -> value`` giving the
-    filter value its type (text if not listed), so memory and SQL compare alike."""
+    filter value its type (text if not listed), so memory and SQL compare alike.
+    ``follows_customer``: the record's ``customer_id`` puts it in its customer's access scope
+    even though no reference checks it (set for records that outlive their customer)."""
 
     entity_type: str
     cls: type[Entity]
@@ -73,6 +75,7 @@ class EntitySpec:
     ranges: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
     values: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
     summable: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
+    follows_customer: bool = False
 
     def __attrs_post_init__(self) -> None:
         # Every type's bookkeeping times are ordered; SQL keeps them in columns of their own.
@@ -296,8 +299,11 @@ SPECS: tuple[EntitySpec, ...] = (
         unique=("key",),
     ),
     EntitySpec("calendar", CalendarDefinition, "calendars", frozenset({"name"}), unique=("name",)),
-    # No reference to the survivor: the log outlives it (a later merge may remove it).
-    EntitySpec("merge_log", MergeLog, "merge_logs", frozenset({"customer_id"})),
+    # No reference to the survivor: the log outlives it (a later merge may remove it). It
+    # holds the duplicates' personal data, so it is seen only where the survivor is.
+    EntitySpec(
+        "merge_log", MergeLog, "merge_logs", frozenset({"customer_id"}), follows_customer=True
+    ),
     EntitySpec(
         "sales_target",
         SalesTarget,
