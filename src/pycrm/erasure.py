@@ -22,7 +22,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -30,10 +30,10 @@ import attrs
 from pycrm.domain import ChangeKind, Contact, Customer
 from pycrm.domain import _convert as conv
 from pycrm.domain.entity import BOOKKEEPING_FIELDS, Entity
-from pycrm.errors import ConcurrencyConflict, NotFound, ValidationError
+from pycrm.errors import ConcurrencyConflict
 from pycrm.merge import MergeLog, entity_from_data, entity_to_data
+from pycrm.merging import all_records, stored_customer
 from pycrm.outbox.message import OutboxMessage, OutboxStatus
-from pycrm.storage.protocols import EntityTable
 from pycrm.storage.spec import DEPENDENTS, SPEC_BY_TYPE
 
 if TYPE_CHECKING:
@@ -65,7 +65,6 @@ CONTACT_FIELDS = ("phone", "email", "notes")
 """Contact fields cleared on erasure (besides the name and the messaging ids)."""
 
 _IDENTIFYING = ("name", "phone", "email", "member_id", "id_number", "address")
-_PAGE = 1000
 
 
 def pseudonym(entity: Entity) -> str:
@@ -145,16 +144,16 @@ def erase(session: Session, customer: Customer | str, reason: str) -> Customer:
     """Erase the person behind ``customer`` now (see the module docs); returns it erased."""
     session._check_open()
     why = conv.check_text(reason, "reason", max_length=400, required=True)
-    current = _current(session, customer)
+    current = stored_customer(session, customer, "customer")
     tx = session._tx
     now = session.now
-    logs = list(_all(tx.table("merge_log"), {"customer_id": current.id}))
+    logs = list(all_records(tx.table("merge_log"), {"customer_id": current.id}))
     people: list[Entity] = [current]
     for log in logs:
         people.extend(entity_from_data(Customer, d) for d in log.duplicates)
         people.append(entity_from_data(Customer, log.survivor_before))
         people.append(entity_from_data(Customer, log.survivor_after))
-    contacts: list[Contact] = list(_all(tx.table("contact"), {"customer_id": current.id}))
+    contacts: list[Contact] = list(all_records(tx.table("contact"), {"customer_id": current.id}))
     people.extend(contacts)
     found: set[str] = set()
     for person in people:
@@ -181,7 +180,7 @@ def erase(session: Session, customer: Customer | str, reason: str) -> Customer:
         if entity_type == "contact":
             continue
         references = set(SPEC_BY_TYPE[entity_type].references)
-        for record in _all(tx.table(entity_type), {field: current.id}):
+        for record in all_records(tx.table(entity_type), {field: current.id}):
             save(record, _withheld(scrub_entity(record, pattern, references)))
     for log in logs:
         save(log, _erase_log(log))
@@ -247,27 +246,3 @@ def _redact_audit(
                 redacted[entry.id] = changes
     if redacted:
         audit.redact(redacted)
-
-
-def _current(session: Session, customer: Customer | str) -> Customer:
-    if isinstance(customer, str):
-        found = session.customers.get_or_none(customer)
-        if found is None:
-            raise NotFound("customer", customer)
-        return found
-    if not isinstance(customer, Customer):
-        raise ValidationError("customer", f"expected a Customer or its id, got {customer!r}")
-    stored = session.customers.get(customer.id)
-    if stored.version != customer.version:
-        raise ConcurrencyConflict("customer", customer.id, customer.version)
-    return stored
-
-
-def _all(table: EntityTable[Any], filters: Mapping[str, Any]) -> Iterator[Any]:
-    after: str | None = None
-    while True:
-        page = table.page(after=after, limit=_PAGE, filters=filters)
-        yield from page
-        if len(page) < _PAGE:
-            return
-        after = page[-1].id

@@ -16,7 +16,7 @@ decides afresh in any case.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -36,6 +36,7 @@ EXCLUSIVE: Mapping[str, str] = {"customer_grade": "scheme"}
 the survivor has none of that value yet."""
 
 _PAGE = 1000
+_E = TypeVar("_E", bound=Entity)
 
 
 def merge(
@@ -46,10 +47,10 @@ def merge(
     Customers may be given as entities (then their version must be the stored one) or ids.
     """
     session._check_open()
-    kept = _current(session, survivor, "survivor")
+    kept = stored_customer(session, survivor, "survivor")
     if isinstance(duplicates, str | Customer) or not isinstance(duplicates, Iterable):
         raise ValidationError("duplicates", f"expected customers or ids, got {duplicates!r}")
-    dups = [_current(session, d, "duplicates") for d in duplicates]
+    dups = [stored_customer(session, d, "duplicates") for d in duplicates]
     if not dups:
         raise ValidationError("duplicates", "give at least one duplicate")
     ids = [d.id for d in dups]
@@ -67,13 +68,13 @@ def merge(
         held = (
             set()
             if exclusive is None
-            else {getattr(e, exclusive) for e in _all(table, {field: kept.id})}
+            else {getattr(e, exclusive) for e in all_records(table, {field: kept.id})}
         )
         for dup in dups:
             only: list[str] | None = None
             if exclusive is not None:
                 only = []
-                for record in _all(table, {field: dup.id}):
+                for record in all_records(table, {field: dup.id}):
                     value = getattr(record, exclusive)
                     if value in held:
                         dropped.append(
@@ -208,8 +209,10 @@ def _restore_survivor(current: Customer, log: MergeLog) -> Customer:
     return current.evolve(**changes) if changes else current
 
 
-def _current(session: Session, customer: Customer | str, field: str) -> Customer:
-    """The stored customer behind ``customer``; an entity must be at its stored version."""
+def stored_customer(session: Session, customer: Customer | str, field: str) -> Customer:
+    """The stored customer behind ``customer`` (an entity or an id), which merges and erasures
+    act on; an entity must be at its stored version, and anything else is refused naming
+    ``field``."""
     if isinstance(customer, str):
         found = session.customers.get_or_none(customer)
         if found is None:
@@ -223,7 +226,8 @@ def _current(session: Session, customer: Customer | str, field: str) -> Customer
     return stored
 
 
-def _all(table: EntityTable[Any], filters: Mapping[str, Any]) -> Iterator[Entity]:
+def all_records(table: EntityTable[_E], filters: Mapping[str, Any]) -> Iterator[_E]:
+    """Every record of ``table`` matching ``filters``, read a page at a time."""
     after: str | None = None
     while True:
         page = table.page(after=after, limit=_PAGE, filters=filters)
