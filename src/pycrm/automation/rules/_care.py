@@ -1,5 +1,5 @@
 """What the service, payment and customer-care rules share: settings checks, the local day
-a tick falls on, and reading a page's customers and owners in one query each.
+a tick falls on, and reading the records a page is about in as few queries as filters take.
 
 Dates decide these rules (an instalment due on the 3rd, a birthday on the 9th), and a date
 depends on where it is read: each rule has a ``timezone`` setting, and the tick's moment is
@@ -8,7 +8,7 @@ turned into that zone's day before anything is compared.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,7 +23,6 @@ from pycrm.errors import ValidationError
 from pycrm.query import MAX_ONE_OF, OneOf
 
 if TYPE_CHECKING:
-    from pycrm.automation.rule import TickContext
     from pycrm.repository import Repository
 
 E = TypeVar("E", bound=Entity)
@@ -33,9 +32,6 @@ DEFAULT_TIMEZONE = "UTC"
 
 WORKDAY_START = time(9, 0)
 """When a date-only task falls due, and a dated message is sent: the start of a working day."""
-
-NOT_ON_RECORD = "-"
-"""What a message shows for a value the record lacks (a template needs every value)."""
 
 
 def check_timezone(value: Any) -> str:
@@ -96,11 +92,6 @@ def is_erased(customer: Customer) -> bool:
     """Whether the person behind ``customer`` was erased on request: someone who asked to be
     forgotten is not someone to win back or sell to again."""
     return customer.name == pseudonym(customer)
-
-
-def customers_by_id(context: TickContext, ids: Iterable[str | None]) -> Mapping[str, Customer]:
-    """The customers with these ids, in one query (those the session cannot see are absent)."""
-    return read_many(context.session.customers, ids)
 
 
 def read_many(repository: Repository[E], ids: Iterable[str | None]) -> dict[str, E]:

@@ -1,15 +1,14 @@
 """What the sales-side rules share: settings checks, occasion keys, the cadence period a
-moment falls in, and reading a page's customers and latest interactions set-based."""
+moment falls in, and reading a page's latest interactions set-based."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from pycrm.automation.effects import KEY_LENGTH
-from pycrm.domain import Customer
 from pycrm.domain import _convert as conv
 from pycrm.errors import ValidationError
 from pycrm.query import MAX_ONE_OF, OneOf, Range
@@ -19,9 +18,6 @@ if TYPE_CHECKING:
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 """Where cadence periods are counted from: a fixed point, so every tick agrees on them."""
-
-NOT_ON_RECORD = "-"
-"""What a message shows for a value the record lacks (a template needs every value)."""
 
 SUFFIX_ROOM = 16
 """Characters a key keeps free for its effect suffix (``:task``, ``:supervisor``)."""
@@ -88,14 +84,6 @@ def period_start(moment: datetime, every: timedelta) -> datetime:
 def stamp(moment: datetime) -> str:
     """A moment as keys and messages show it: ``2026-03-02 09:30 UTC``."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def customers_by_id(context: TickContext, ids: Iterable[str | None]) -> Mapping[str, Customer]:
-    """The customers with these ids, in one query (those the session cannot see are absent)."""
-    wanted = sorted({customer_id for customer_id in ids if customer_id is not None})
-    if not wanted:
-        return {}
-    return context.session.customers.get_many(wanted)
 
 
 def latest_interactions(

@@ -10,23 +10,23 @@ from typing import ClassVar
 import attrs
 from dateutil.relativedelta import relativedelta
 
-from pycrm.automation.effects import Notice, Staff
+from pycrm.automation.effects import Staff
 from pycrm.automation.rule import AutomationRule, Effect, RuleBatch, TickContext
 from pycrm.automation.rules._care import (
     DEFAULT_TIMEZONE,
-    NOT_ON_RECORD,
     check_days,
     check_period,
     check_timezone,
-    customers_by_id,
     is_erased,
     local_day,
     start_of,
     stream_by,
     to_moment,
 )
+from pycrm.automation.rules._customers import NOT_ON_RECORD, customers_by_id
+from pycrm.automation.rules._occasion import Occasion
 from pycrm.contracts.repurchase import COUNTED, repurchase_due
-from pycrm.domain import Customer, CustomerKind, Order, Task
+from pycrm.domain import Customer, CustomerKind, Order
 from pycrm.domain import _convert as conv
 from pycrm.errors import ValidationError
 from pycrm.grading.churn import ChurnPolicy, assess
@@ -119,38 +119,28 @@ class RepurchaseReminders:
     def _remind(
         self, context: TickContext, customer: Customer, orders: list[Order], due: date
     ) -> list[Effect]:
-        key = f"{self.name}:{customer.id}:{due.isoformat()}"
+        occasion = Occasion(f"{self.name}:{customer.id}:{due.isoformat()}", customer.id)
         effects: list[Effect] = []
         if self.tasks:
             effects.append(
-                Task(
-                    key=f"{key}:task",
-                    subject=f"Repurchase due: {customer.name}"[:200],
+                occasion.task(
+                    f"Repurchase due: {customer.name}",
                     due_at=to_moment(due, self.timezone, context.now),
                     assignee=customer.owner,
-                    customer_id=customer.id,
                     kind="repurchase",
                 )
             )
         if self.notices and customer.owner is not None:
             counted = [order for order in orders if order.status in COUNTED]
             last = max(counted, key=lambda order: order.placed_at)
-            effects.append(
-                Notice(
-                    key=f"{key}:notice",
-                    task_key=f"{key}:task",
-                    template="repurchase_reminder",
-                    values={
-                        "rep": customer.owner,
-                        "customer": customer.name,
-                        "last_purchase": local_day(last.placed_at, self.timezone).isoformat(),
-                        "product": _usual_product(counted) or last.number,
-                        "phone": customer.phone or NOT_ON_RECORD,
-                    },
-                    to=Staff(customer.owner),
-                    customer_id=customer.id,
-                )
-            )
+            values = {
+                "rep": customer.owner,
+                "customer": customer.name,
+                "last_purchase": local_day(last.placed_at, self.timezone).isoformat(),
+                "product": _usual_product(counted) or last.number,
+                "phone": customer.phone or NOT_ON_RECORD,
+            }
+            effects.append(occasion.notice("repurchase_reminder", values, Staff(customer.owner)))
         return effects
 
 
@@ -202,28 +192,24 @@ class BirthdayCare:
             day = None if month_day is None else days.get(month_day)
             if day is None:
                 continue
-            key = f"{self.name}:{customer.id}:{day.year}"
+            occasion = Occasion(f"{self.name}:{customer.id}:{day.year}", customer.id)
             if self.tasks:
                 effects.append(
-                    Task(
-                        key=f"{key}:task",
-                        subject=f"Birthday of {customer.name} on {day.isoformat()}"[:200],
+                    occasion.task(
+                        f"Birthday of {customer.name} on {day.isoformat()}",
                         due_at=to_moment(day, self.timezone, context.now),
                         assignee=customer.owner,
-                        customer_id=customer.id,
                         kind="birthday_care",
                     )
                 )
             if self.greet:
                 send_at = start_of(day, self.timezone)
+                values = {"name": customer.name, "sender": self.sender}
                 effects.append(
-                    Notice(
-                        key=f"{key}:notice",
-                        task_key=f"{key}:task",
-                        template="birthday_greeting",
-                        values={"name": customer.name, "sender": self.sender},
-                        to=customer,
-                        customer_id=customer.id,
+                    occasion.notice(
+                        "birthday_greeting",
+                        values,
+                        customer,
                         send_at=send_at if send_at > context.now else None,
                     )
                 )
@@ -277,30 +263,20 @@ class WinBack:
             if customer is None or last_order_at is None or is_erased(customer):
                 continue
             lapse = local_day(last_order_at, self.timezone).isoformat()
-            key = f"{self.name}:{customer.id}:{lapse}"
+            occasion = Occasion(f"{self.name}:{customer.id}:{lapse}", customer.id)
             if self.tasks:
                 effects.append(
-                    Task(
-                        key=f"{key}:task",
-                        subject=f"Win back {customer.name}"[:200],
+                    occasion.task(
+                        f"Win back {customer.name}",
                         due_at=context.now,
                         assignee=customer.owner,
-                        customer_id=customer.id,
                         kind="win_back",
                         notes=risk.explanation[:4000],
                     )
                 )
             if self.notices:
-                effects.append(
-                    Notice(
-                        key=f"{key}:notice",
-                        task_key=f"{key}:task",
-                        template="win_back",
-                        values={"name": customer.name, "offer": self.offer, "sender": self.sender},
-                        to=customer,
-                        customer_id=customer.id,
-                    )
-                )
+                values = {"name": customer.name, "offer": self.offer, "sender": self.sender}
+                effects.append(occasion.notice("win_back", values, customer))
         return RuleBatch(effects, next_after=next_after)
 
 

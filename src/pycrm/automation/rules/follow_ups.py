@@ -9,13 +9,13 @@ from typing import Any, ClassVar
 
 import attrs
 
-from pycrm.automation.effects import Notice, Staff
+from pycrm.automation.effects import Staff
 from pycrm.automation.rule import AutomationRule, Effect, RuleBatch, TickContext
+from pycrm.automation.rules._customers import NOT_ON_RECORD, customer_name, customers_by_id
+from pycrm.automation.rules._occasion import Occasion
 from pycrm.automation.rules._sales import (
-    NOT_ON_RECORD,
     PAGE_READ,
     boolean,
-    customers_by_id,
     duration,
     latest_interactions,
     locale_of,
@@ -127,37 +127,28 @@ class FollowUpDue:
         assert customer.owner is not None
         due = grade.next_follow_up_at
         key = occasion_key(self.name, customer.id, grade.scheme, due.date().isoformat())
+        occasion = Occasion(key, customer.id)
         effects: list[Effect] = []
         if self.tasks:
             effects.append(
-                Task(
-                    key=f"{key}:task",
-                    subject=f"Follow up with {customer.name}"[:200],
+                occasion.task(
+                    f"Follow up with {customer.name}",
                     due_at=due,
                     assignee=customer.owner,
-                    customer_id=customer.id,
                     about=grade.id,
                     kind="follow_up",
                     notes=next_action,
                 )
             )
         if self.notices:
-            effects.append(
-                Notice(
-                    key=f"{key}:notice",
-                    task_key=f"{key}:task",
-                    template="follow_up_due",
-                    values={
-                        "rep": customer.owner,
-                        "customer": customer.name,
-                        "due": stamp(due),
-                        "next_action": next_action,
-                        "phone": customer.phone or NOT_ON_RECORD,
-                    },
-                    to=Staff(customer.owner),
-                    customer_id=customer.id,
-                )
-            )
+            values = {
+                "rep": customer.owner,
+                "customer": customer.name,
+                "due": stamp(due),
+                "next_action": next_action,
+                "phone": customer.phone or NOT_ON_RECORD,
+            }
+            effects.append(occasion.notice("follow_up_due", values, Staff(customer.owner)))
         return effects
 
 
@@ -225,44 +216,33 @@ class VisitReportDue:
             latest = reported.get(visit.customer_id)
             if latest is not None and latest >= visit.due_at:
                 continue
-            customer = customers.get(visit.customer_id)
-            label = customer.name if customer is not None else visit.customer_id
+            label = customer_name(customers, visit.customer_id)
             effects.extend(self._report_due(visit, label))
         return RuleBatch(effects, next_after=page.next_after)
 
     def _report_due(self, visit: Task, customer: str) -> list[Effect]:
         assert visit.assignee is not None
         due = visit.due_at + self.due_after
-        key = occasion_key(self.name, visit.id)
+        occasion = Occasion(occasion_key(self.name, visit.id), visit.customer_id)
         effects: list[Effect] = []
         if self.tasks:
             effects.append(
-                Task(
-                    key=f"{key}:task",
-                    subject=f"Visit report: {customer}"[:200],
+                occasion.task(
+                    f"Visit report: {customer}",
                     due_at=due,
                     assignee=visit.assignee,
-                    customer_id=visit.customer_id,
                     about=visit.id,
                     kind="visit_report",
                 )
             )
         if self.notices:
-            effects.append(
-                Notice(
-                    key=f"{key}:notice",
-                    task_key=f"{key}:task",
-                    template="visit_report_due",
-                    values={
-                        "rep": visit.assignee,
-                        "customer": customer,
-                        "visit_date": stamp(visit.due_at),
-                        "due": stamp(due),
-                    },
-                    to=Staff(visit.assignee),
-                    customer_id=visit.customer_id,
-                )
-            )
+            values = {
+                "rep": visit.assignee,
+                "customer": customer,
+                "visit_date": stamp(visit.due_at),
+                "due": stamp(due),
+            }
+            effects.append(occasion.notice("visit_report_due", values, Staff(visit.assignee)))
         return effects
 
 
@@ -340,35 +320,16 @@ class NurtureProspects:
         topic: str,
         period: str,
     ) -> list[Effect]:
-        key = occasion_key(self.name, customer.id, period)
+        occasion = Occasion(occasion_key(self.name, customer.id, period), customer.id)
         effects: list[Effect] = []
         if self.tasks:
+            subject = f"Nurture {customer.name}: {topic}"
             effects.append(
-                Task(
-                    key=f"{key}:task",
-                    subject=f"Nurture {customer.name}: {topic}"[:200],
-                    due_at=context.now,
-                    assignee=owner,
-                    customer_id=customer.id,
-                    kind="nurture",
-                )
+                occasion.task(subject, due_at=context.now, assignee=owner, kind="nurture")
             )
         if self.notices:
-            effects.append(
-                Notice(
-                    key=f"{key}:notice",
-                    task_key=f"{key}:task",
-                    template="nurture_touch",
-                    values={
-                        "rep": owner,
-                        "customer": customer.name,
-                        "contact": contact,
-                        "topic": topic,
-                    },
-                    to=Staff(owner),
-                    customer_id=customer.id,
-                )
-            )
+            values = {"rep": owner, "customer": customer.name, "contact": contact, "topic": topic}
+            effects.append(occasion.notice("nurture_touch", values, Staff(owner)))
         return effects
 
 

@@ -5,27 +5,28 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import attrs
 from dateutil.relativedelta import relativedelta
 
-from pycrm.automation.effects import Notice, Staff
+from pycrm.automation.effects import Staff
 from pycrm.automation.rule import AutomationRule, Effect, RuleBatch, TickContext
 from pycrm.automation.rules._care import (
     DEFAULT_TIMEZONE,
     check_days,
     check_period,
     check_timezone,
-    customers_by_id,
     local_day,
     read_many,
     stream_by,
     to_moment,
 )
+from pycrm.automation.rules._customers import customer_name, customers_by_id
+from pycrm.automation.rules._occasion import Occasion
 from pycrm.contracts import Contract, ContractStatus, Receipt
 from pycrm.contracts.payments import overdue_instalments, renewal_reminder_date
-from pycrm.domain import Customer, Task
+from pycrm.domain import Customer
 from pycrm.domain import _convert as conv
 from pycrm.query import OneOf, Range
 
@@ -68,6 +69,17 @@ def owners_of(
             if deal is not None and deal.owner is not None:
                 owners[contract.id] = deal.owner
     return owners
+
+
+def _about_contract(
+    contract: Contract, owner: str, customers: Mapping[str, Customer]
+) -> dict[str, Any]:
+    """The values a contract's notices share: to whom, whose contract, and which."""
+    return {
+        "owner": owner,
+        "customer": customer_name(customers, contract.customer_id),
+        "contract": contract.number,
+    }
 
 
 @attrs.frozen(kw_only=True)
@@ -120,38 +132,26 @@ class OverduePayments:
             for contract, allocation in overdue:
                 due_on = allocation.instalment.due_on
                 key = f"{self.name}:{contract.id}:{due_on.isoformat()}"
+                occasion = Occasion(key, contract.customer_id)
                 owner = owners.get(contract.id)
-                customer = customers.get(contract.customer_id)
                 if self.tasks:
                     effects.append(
-                        Task(
-                            key=f"{key}:task",
-                            subject=f"Collect {allocation.unpaid} on contract {contract.number}",
+                        occasion.task(
+                            f"Collect {allocation.unpaid} on contract {contract.number}",
                             due_at=context.now,
                             assignee=owner,
-                            customer_id=contract.customer_id,
                             about=contract.id,
                             kind="overdue_payment",
                         )
                     )
                 if self.notices and owner is not None:
-                    effects.append(
-                        Notice(
-                            key=f"{key}:notice",
-                            task_key=f"{key}:task",
-                            template="overdue_payment",
-                            values={
-                                "owner": owner,
-                                "customer": customer.name if customer else contract.customer_id,
-                                "contract": contract.number,
-                                "amount": str(allocation.unpaid),
-                                "due_date": due_on.isoformat(),
-                                "days_overdue": (today - due_on).days,
-                            },
-                            to=Staff(owner),
-                            customer_id=contract.customer_id,
-                        )
-                    )
+                    values = {
+                        **_about_contract(contract, owner, customers),
+                        "amount": str(allocation.unpaid),
+                        "due_date": due_on.isoformat(),
+                        "days_overdue": (today - due_on).days,
+                    }
+                    effects.append(occasion.notice("overdue_payment", values, Staff(owner)))
         return RuleBatch(effects, next_after=page.next_after)
 
 
@@ -201,36 +201,24 @@ class RenewalReminders:
             owners = owners_of(context, due, customers)
             for contract in due:
                 key = f"{self.name}:{contract.id}:{contract.end_on.isoformat()}"
+                occasion = Occasion(key, contract.customer_id)
                 owner = owners.get(contract.id)
-                customer = customers.get(contract.customer_id)
                 if self.tasks:
                     effects.append(
-                        Task(
-                            key=f"{key}:task",
-                            subject=f"Renew contract {contract.number} (ends {contract.end_on})",
+                        occasion.task(
+                            f"Renew contract {contract.number} (ends {contract.end_on})",
                             due_at=to_moment(contract.end_on, self.timezone, context.now),
                             assignee=owner,
-                            customer_id=contract.customer_id,
                             about=contract.id,
                             kind="renewal",
                         )
                     )
                 if self.notices and owner is not None:
-                    effects.append(
-                        Notice(
-                            key=f"{key}:notice",
-                            task_key=f"{key}:task",
-                            template="renewal_reminder",
-                            values={
-                                "owner": owner,
-                                "customer": customer.name if customer else contract.customer_id,
-                                "contract": contract.number,
-                                "end_date": contract.end_on.isoformat(),
-                            },
-                            to=Staff(owner),
-                            customer_id=contract.customer_id,
-                        )
-                    )
+                    values = {
+                        **_about_contract(contract, owner, customers),
+                        "end_date": contract.end_on.isoformat(),
+                    }
+                    effects.append(occasion.notice("renewal_reminder", values, Staff(owner)))
         return RuleBatch(effects, next_after=page.next_after)
 
 

@@ -10,12 +10,12 @@ from typing import Any, ClassVar
 
 import attrs
 
-from pycrm.automation.effects import Notice, Staff
+from pycrm.automation.effects import Staff
 from pycrm.automation.rule import AutomationRule, Effect, RuleBatch, TickContext
+from pycrm.automation.rules._customers import NOT_ON_RECORD, customer_name, customers_by_id
+from pycrm.automation.rules._occasion import Occasion, supervisor_copy
 from pycrm.automation.rules._sales import (
-    NOT_ON_RECORD,
     boolean,
-    customers_by_id,
     duration,
     latest_interactions,
     locale_of,
@@ -25,7 +25,7 @@ from pycrm.automation.rules._sales import (
 from pycrm.contracts import Contract
 from pycrm.contracts.approval import pending_approver_level
 from pycrm.contracts.machine import DRAFT, approval_machine, pending_stage
-from pycrm.domain import Task
+from pycrm.domain import Customer
 from pycrm.domain import _convert as conv
 from pycrm.errors import ValidationError
 from pycrm.paging import Page
@@ -38,22 +38,22 @@ from pycrm.query import OneOf
 log = logging.getLogger("pycrm.automation")
 
 
-def _open_deals(context: TickContext, after: str | None) -> Page[Opportunity]:
-    return context.session.opportunities.list(is_open=True, limit=context.limit, after=after)
-
-
-def _machines(
-    context: TickContext, rule: str, deals: Iterable[Opportunity]
-) -> dict[str, StageMachine]:
-    """The stage machine of each pipeline the deals name; a pipeline the CRM does not know is
-    logged and its deals passed over (nothing says how long their stages may take)."""
+def _open_deals(
+    context: TickContext, rule: str, after: str | None, *, wanted: bool
+) -> tuple[Page[Opportunity], list[tuple[Opportunity, StageMachine]]]:
+    """The page of open deals after ``after`` and, when the rule makes anything at all
+    (``wanted``), each deal with the stage machine of its pipeline. A pipeline the CRM does
+    not know is logged and its deals passed over (nothing says how long their stages take)."""
+    page = context.session.opportunities.list(is_open=True, limit=context.limit, after=after)
+    if not wanted:
+        return page, []
     found: dict[str, StageMachine] = {}
-    for name in sorted({deal.pipeline for deal in deals}):
+    for name in sorted({deal.pipeline for deal in page.items}):
         try:
             found[name] = context.crm.pipeline(name)
         except ValidationError:
             log.warning("%s: no pipeline named %r is registered; its deals are skipped", rule, name)
-    return found
+    return page, [(deal, found[deal.pipeline]) for deal in page.items if deal.pipeline in found]
 
 
 def _supervisors(context: TickContext, deals: Iterable[Opportunity]) -> dict[str, str]:
@@ -65,8 +65,15 @@ def _supervisors(context: TickContext, deals: Iterable[Opportunity]) -> dict[str
     return {row.team: row.supervisor for row in rows.items}
 
 
-def _stage_label(deal: Opportunity, machine: StageMachine, locale: str) -> str:
-    return machine.stage(deal.stage).label(locale)
+def _about_deal(
+    deal: Opportunity, machine: StageMachine, customers: Mapping[str, Customer], locale: str
+) -> dict[str, Any]:
+    """The values a deal's notices share: whose deal, which, and the stage it is in."""
+    return {
+        "customer": customer_name(customers, deal.customer_id),
+        "opportunity": deal.title,
+        "stage": machine.stage(deal.stage).label(locale),
+    }
 
 
 def _escalate_after(value: Any) -> timedelta:
@@ -116,20 +123,15 @@ class StaleOpportunities:
     notices: bool = attrs.field(default=True, converter=boolean("notices"))
 
     def run(self, context: TickContext, after: str | None) -> RuleBatch:
-        page = _open_deals(context, after)
+        page, deals = _open_deals(context, self.name, after, wanted=self.tasks or self.notices)
         effects: list[Effect] = []
-        if not (self.tasks or self.notices):
-            return RuleBatch(effects, next_after=page.next_after)
-        machines = _machines(context, self.name, page.items)
-        deals = [deal for deal in page.items if deal.pipeline in machines]
         since: dict[str, datetime] = {}
-        for deal in deals:
+        for deal, _ in deals:
             entered = deal.stage_state.entered_at
             since[deal.customer_id] = min(since.get(deal.customer_id, entered), entered)
         activity = latest_interactions(context, since)
         stale: list[tuple[Opportunity, StageMachine, datetime]] = []
-        for deal in deals:
-            machine = machines[deal.pipeline]
+        for deal, machine in deals:
             last = activity.get(deal.customer_id)
             quiet_since = self._stale_since(deal, machine, last)
             if quiet_since is not None and context.now > quiet_since:
@@ -140,11 +142,8 @@ class StaleOpportunities:
         supervisors = _supervisors(context, (deal for deal, _, _ in stale)) if self.escalate else {}
         locale = locale_of(context)
         for deal, machine, quiet_since in stale:
-            customer = customers.get(deal.customer_id)
             values = {
-                "customer": customer.name if customer is not None else deal.customer_id,
-                "opportunity": deal.title,
-                "stage": _stage_label(deal, machine, locale),
+                **_about_deal(deal, machine, customers, locale),
                 "days": (context.now - deal.stage_state.entered_at).days,
             }
             supervisor = None if deal.team is None else supervisors.get(deal.team)
@@ -171,16 +170,15 @@ class StaleOpportunities:
         supervisor: str | None,
     ) -> list[Effect]:
         key = occasion_key(self.name, deal.id, deal.stage, quiet_since.date().isoformat())
+        occasion = Occasion(key, deal.customer_id)
         handler = deal.owner if deal.owner is not None else supervisor
         effects: list[Effect] = []
         if self.tasks:
             effects.append(
-                Task(
-                    key=f"{key}:task",
-                    subject=f"Stale opportunity: {deal.title}"[:200],
+                occasion.task(
+                    f"Stale opportunity: {deal.title}",
                     due_at=context.now,
                     assignee=handler,
-                    customer_id=deal.customer_id,
                     about=deal.id,
                     kind="stale_opportunity",
                 )
@@ -188,31 +186,13 @@ class StaleOpportunities:
         if not self.notices:
             return effects
         if handler is not None:
+            told = {**values, "owner": handler}
+            effects.append(occasion.notice("stale_opportunity", told, Staff(handler)))
+        copy = supervisor_copy(supervisor, deal.owner)
+        if copy is not None and context.now > quiet_since + self.escalate_after:
+            told = {**values, "owner": copy}
             effects.append(
-                Notice(
-                    key=f"{key}:notice",
-                    task_key=f"{key}:task",
-                    template="stale_opportunity",
-                    values={**values, "owner": handler},
-                    to=Staff(handler),
-                    customer_id=deal.customer_id,
-                )
-            )
-        escalated = context.now > quiet_since + self.escalate_after
-        if (
-            supervisor is not None
-            and deal.owner is not None
-            and supervisor != deal.owner
-            and escalated
-        ):
-            effects.append(
-                Notice(
-                    key=f"{key}:supervisor",
-                    template="stale_opportunity",
-                    values={**values, "owner": supervisor},
-                    to=Staff(supervisor),
-                    customer_id=deal.customer_id,
-                )
+                occasion.other_notice("supervisor", "stale_opportunity", told, Staff(copy))
             )
         return effects
 
@@ -245,16 +225,11 @@ class StageDeadlines:
     notices: bool = attrs.field(default=True, converter=boolean("notices"))
 
     def run(self, context: TickContext, after: str | None) -> RuleBatch:
-        page = _open_deals(context, after)
+        page, deals = _open_deals(context, self.name, after, wanted=self.tasks or self.notices)
         effects: list[Effect] = []
-        if not (self.tasks or self.notices):
-            return RuleBatch(effects, next_after=page.next_after)
-        machines = _machines(context, self.name, page.items)
-        deals = [deal for deal in page.items if deal.pipeline in machines]
-        supervisors = _supervisors(context, deals)
+        supervisors = _supervisors(context, (deal for deal, _ in deals))
         overdue: list[tuple[Opportunity, StageMachine, datetime, str | None]] = []
-        for deal in deals:
-            machine = machines[deal.pipeline]
+        for deal, machine in deals:
             found = escalation_for(deal, machine, now=context.now, supervisors=supervisors)
             if found is None or found.overdue_since is None:
                 continue
@@ -265,12 +240,9 @@ class StageDeadlines:
         customers = customers_by_id(context, (deal.customer_id for deal, _, _, _ in overdue))
         locale = locale_of(context)
         for deal, machine, deadline, supervisor in overdue:
-            customer = customers.get(deal.customer_id)
             values = {
                 "owner": deal.owner or NOT_ON_RECORD,
-                "customer": customer.name if customer is not None else deal.customer_id,
-                "opportunity": deal.title,
-                "stage": _stage_label(deal, machine, locale),
+                **_about_deal(deal, machine, customers, locale),
                 "deadline": stamp(deadline),
             }
             effects.extend(self._escalate(context, deal, deadline, values, supervisor))
@@ -285,15 +257,14 @@ class StageDeadlines:
         supervisor: str | None,
     ) -> list[Effect]:
         key = occasion_key(self.name, deal.id, deal.stage, deadline.strftime("%Y%m%dT%H%M"))
+        occasion = Occasion(key, deal.customer_id)
         effects: list[Effect] = []
         if self.tasks:
             effects.append(
-                Task(
-                    key=f"{key}:task",
-                    subject=f"Past stage deadline: {deal.title}"[:200],
+                occasion.task(
+                    f"Past stage deadline: {deal.title}",
                     due_at=context.now,
                     assignee=deal.owner if deal.owner is not None else supervisor,
-                    customer_id=deal.customer_id,
                     about=deal.id,
                     kind="stage_deadline",
                 )
@@ -310,16 +281,7 @@ class StageDeadlines:
             template, to, context_values = "stage_deadline_passed", deal.owner, dict(values)
         else:
             return effects
-        effects.append(
-            Notice(
-                key=f"{key}:notice",
-                task_key=f"{key}:task",
-                template=template,
-                values=context_values,
-                to=Staff(to),
-                customer_id=deal.customer_id,
-            )
-        )
+        effects.append(occasion.notice(template, context_values, Staff(to)))
         return effects
 
 
@@ -432,13 +394,12 @@ class PendingApprovals:
         customers = customers_by_id(context, (contract.customer_id for contract, *_ in waiting))
         locale = locale_of(context)
         for contract, level, approver, due in waiting:
-            customer = customers.get(contract.customer_id)
             machine = approval_machine(contract.approval_levels)
             values = {
                 "approver": approver,
                 "submitted_by": _submitted_by(contract),
                 "contract": contract.number,
-                "customer": customer.name if customer is not None else contract.customer_id,
+                "customer": customer_name(customers, contract.customer_id),
                 "amount": str(contract.amount),
                 "level": machine.stage(pending_stage(level)).label(locale),
             }
@@ -453,30 +414,24 @@ class PendingApprovals:
         due: int,
         values: Mapping[str, Any],
     ) -> list[Effect]:
-        key = occasion_key(self.name, contract.id, level)
+        occasion = Occasion(occasion_key(self.name, contract.id, level), contract.customer_id)
         effects: list[Effect] = []
         if self.tasks:
             effects.append(
-                Task(
-                    key=f"{key}:task",
-                    subject=f"Approve contract {contract.number}"[:200],
+                occasion.task(
+                    f"Approve contract {contract.number}",
                     due_at=contract.approval.entered_at + self.after,
                     assignee=approver,
-                    customer_id=contract.customer_id,
                     about=contract.id,
                     kind="approval",
                 )
             )
         if self.notices:
-            effects.append(
-                Notice(
-                    key=f"{key}:{due}:notice",
-                    template="approval_pending",
-                    values=values,
-                    to=Staff(approver),
-                    customer_id=contract.customer_id,
-                )
+            # Each round reminds again, task or no task: its own key, not the task's notice.
+            reminder = occasion.other_notice(
+                f"{due}:notice", "approval_pending", values, Staff(approver)
             )
+            effects.append(reminder)
         return effects
 
 

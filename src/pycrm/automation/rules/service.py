@@ -8,15 +8,11 @@ from typing import Any, ClassVar
 
 import attrs
 
-from pycrm.automation.effects import Notice, Staff
+from pycrm.automation.effects import Staff
 from pycrm.automation.rule import AutomationRule, Effect, RuleBatch, TickContext
-from pycrm.automation.rules._care import (
-    NOT_ON_RECORD,
-    customers_by_id,
-    human_duration,
-    page_filter,
-)
-from pycrm.domain import Task
+from pycrm.automation.rules._care import human_duration, page_filter
+from pycrm.automation.rules._customers import NOT_ON_RECORD, customer_name, customers_by_id
+from pycrm.automation.rules._occasion import Occasion, supervisor_copy
 from pycrm.domain import _convert as conv
 from pycrm.errors import ValidationError
 from pycrm.service.calendar import BusinessCalendar
@@ -109,8 +105,7 @@ class SlaAlerts:
             supervisors = self._supervisors_of(context, {t.group for t, _ in alerts})
             words = _target_words(context)
             for ticket, clock in alerts:
-                customer = customers.get(ticket.customer_id)
-                label = customer.name if customer is not None else ticket.customer_id
+                label = customer_name(customers, ticket.customer_id)
                 supervisor = None if ticket.group is None else supervisors.get(ticket.group)
                 effects.extend(self._alert(context, ticket, clock, label, supervisor, words))
         return RuleBatch(effects, next_after=page.next_after)
@@ -126,6 +121,7 @@ class SlaAlerts:
     ) -> list[Effect]:
         breached = clock.state is SlaState.BREACHED
         key = f"{self.name}:{ticket.id}:{clock.name}:{clock.state.value}"
+        occasion = Occasion(key, ticket.customer_id)
         kind = "sla_breach" if breached else "sla_warning"
         handler = ticket.assignee if ticket.assignee is not None else supervisor
         due = clock.due_at
@@ -143,43 +139,20 @@ class SlaAlerts:
         if self.tasks:
             task_due = context.now if breached or due is None else max(due, context.now)
             effects.append(
-                Task(
-                    key=f"{key}:task",
-                    subject=f"SLA {clock.state.value} ({clock.name}): {ticket.subject}"[:200],
+                occasion.task(
+                    f"SLA {clock.state.value} ({clock.name}): {ticket.subject}",
                     due_at=task_due,
                     assignee=handler,
-                    customer_id=ticket.customer_id,
                     about=ticket.id,
                     kind=kind,
                 )
             )
         if handler is not None:
-            effects.append(
-                Notice(
-                    key=f"{key}:notice",
-                    task_key=f"{key}:task",
-                    template=kind,
-                    values={**values, "agent": handler},
-                    to=Staff(handler),
-                    customer_id=ticket.customer_id,
-                )
-            )
-        if (
-            breached
-            and self.escalate
-            and supervisor is not None
-            and ticket.assignee is not None
-            and supervisor != ticket.assignee
-        ):
-            effects.append(
-                Notice(
-                    key=f"{key}:escalation",
-                    template="sla_breach",
-                    values={**values, "agent": supervisor},
-                    to=Staff(supervisor),
-                    customer_id=ticket.customer_id,
-                )
-            )
+            effects.append(occasion.notice(kind, {**values, "agent": handler}, Staff(handler)))
+        copy = supervisor_copy(supervisor, ticket.assignee)
+        if breached and self.escalate and copy is not None:
+            told = {**values, "agent": copy}
+            effects.append(occasion.other_notice("escalation", "sla_breach", told, Staff(copy)))
         return effects
 
     def _supervisors_of(self, context: TickContext, groups: set[str | None]) -> dict[str, str]:
