@@ -9,8 +9,10 @@ import io
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
 
 from pycrm import CRM, ChangeKind, Customer, FixedClock, RetentionPolicy, ValidationError
@@ -130,6 +132,60 @@ def test_export_pages_through_a_log_longer_than_a_batch(crm: CRM) -> None:
     assert len(entries) == EXPORT_BATCH + 7
     assert len({e.id for e in entries}) == len(entries)
     assert [(e.at, e.id) for e in entries] == sorted((e.at, e.id) for e in entries)
+
+
+def test_export_since_a_moment_pages_through_entries_that_share_it(
+    crm: CRM, clock: FixedClock
+) -> None:
+    history(crm, clock, [0, 1])
+    clock.set(START + 2 * DAY)
+    with crm.session() as s:  # a bulk add stamps every entry with one moment
+        s.customers.add_many(
+            Customer(kind="company", name=f"C{i}") for i in range(2 * EXPORT_BATCH + 3)
+        )
+    history(crm, clock, [3])
+    entries = list(audit_entries(crm, since=START + 2 * DAY))
+    assert len(entries) == 2 * EXPORT_BATCH + 4
+    assert {e.at for e in entries[:-1]} == {START + 2 * DAY}
+    assert [(e.at, e.id) for e in entries] == sorted((e.at, e.id) for e in entries)
+    assert len({e.id for e in entries}) == len(entries)
+
+
+def test_a_page_boundary_before_since_bounds_nothing(crm: CRM, clock: FixedClock) -> None:
+    history(crm, clock, [0, 1, 2])
+    with crm.session() as s:
+        first = s._tx.audit.page(since=None, after=None, limit=1)[0]
+        pages = s._tx.audit.page(since=START + DAY, after=(first.at, first.id), limit=10)
+    assert [e.at for e in pages] == [START + DAY, START + 2 * DAY]
+
+
+def test_on_sqlite_export_pages_start_at_the_boundary_in_the_index(tmp_path: Path) -> None:
+    """Each page is a range scan of the (at, id) index from the previous page's end, not a
+    scan of the log from ``since``: exports stay linear in the log's length."""
+    clock = FixedClock(START)
+    with CRM.open(f"sqlite:///{tmp_path / 'audit.db'}", clock=clock) as crm:
+        crm.upgrade()
+        history(crm, clock, [0, 1, 2])
+        statements: list[tuple[str, Any]] = []
+
+        def capture(conn: Any, cursor: Any, statement: str, params: Any, *args: Any) -> None:
+            if "audit_log" in statement and "LIMIT" in statement:
+                statements.append((statement, params))
+
+        engine = crm.store.engine  # type: ignore[attr-defined]
+        sa.event.listen(engine, "before_cursor_execute", capture)
+        with crm.session() as s:
+            first = s._tx.audit.page(since=START, after=None, limit=1)[0]
+            s._tx.audit.page(since=START, after=(first.at, first.id), limit=1)
+        sa.event.remove(engine, "before_cursor_execute", capture)
+        with engine.connect() as conn:
+            plans = [
+                " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {q}", p))
+                for q, p in statements
+            ]
+    assert len(plans) == 2
+    assert "crm_audit_log_at_ix (at>?)" in plans[0]
+    assert "crm_audit_log_at_ix ((at,id)>(?,?))" in plans[1]
 
 
 def run(*argv: str) -> tuple[int, str, str]:

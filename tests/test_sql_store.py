@@ -486,7 +486,7 @@ def test_instalments_and_approvals_are_rows_for_plain_sql(store: SqlStore) -> No
 def test_migrations_ship_their_template() -> None:
     assert (MIGRATIONS / "script.py.mako").is_file()
     assert (MIGRATIONS / "env.py").is_file()
-    assert head_revision() == "0015"
+    assert head_revision() == "0016"
 
 
 # -- types -----------------------------------------------------------------------------------

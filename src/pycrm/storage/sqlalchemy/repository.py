@@ -492,6 +492,19 @@ class SqlEntityTable(Generic[E]):
         return ValidationError(field, "refers to a record that does not exist")
 
 
+def _after_boundary(
+    dialect: Dialect, audit: sa.Table, after: tuple[datetime, str]
+) -> sa.ColumnElement[bool]:
+    """``(at, id) > after``, written the way each database turns into an index range:
+    SQLite and PostgreSQL seek on a row-value comparison; MySQL and MariaDB only on the
+    expanded form (a row value there scans the index from its start)."""
+    at = sa.literal(after[0], audit.c.at.type)
+    entry_id = sa.literal(after[1], audit.c.id.type)
+    if dialect.name in ("mysql", "mariadb"):
+        return sa.or_(audit.c.at > at, sa.and_(audit.c.at == at, audit.c.id > entry_id))
+    return sa.tuple_(audit.c.at, audit.c.id) > sa.tuple_(at, entry_id)
+
+
 class SqlAuditTable:
     """The append-only audit log."""
 
@@ -521,12 +534,15 @@ class SqlAuditTable:
     ) -> list[AuditEntry]:
         audit = self._tables.tables.audit_log
         query = sa.select(audit)
-        if since is not None:
-            query = query.where(audit.c.at >= sa.literal(since, audit.c.at.type))
+        if after is not None and since is not None and after[0] < since:
+            after = None  # a boundary before ``since`` bounds nothing
         if after is not None:
-            at = sa.literal(after[0], audit.c.at.type)
-            later = sa.or_(audit.c.at > at, sa.and_(audit.c.at == at, audit.c.id > after[1]))
-            query = query.where(later)
+            # The boundary alone (it is never before ``since``), so the database starts its
+            # range scan of the ``(at, id)`` index there, also inside a run of entries that
+            # share one moment (a bulk add stamps them alike).
+            query = query.where(_after_boundary(self._conn.dialect, audit, after))
+        elif since is not None:
+            query = query.where(audit.c.at >= sa.literal(since, audit.c.at.type))
         query = query.order_by(audit.c.at, audit.c.id).limit(limit)
         return [audit_from_row(row) for row in self._conn.execute(query).mappings()]
 

@@ -718,6 +718,8 @@ def _define(metadata: sa.MetaData, p: str, schema: str | None) -> Tables:
         # No foreign keys: the log outlives what it describes.
         ix("audit_log", "entity_type", "entity_id", "at"),
         ix("audit_log", "customer_id", "at"),
+        # Exports page through the log in (at, id) order; purges delete by at.
+        ix("audit_log", "at", "id"),
         rowid=False,
     )
     return Tables(
