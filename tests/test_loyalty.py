@@ -364,6 +364,12 @@ def test_expire_points_writes_off_every_customer_due(
     clock.advance(timedelta(days=45))
     with crm.session(actor="tick") as s:
         assert s.expire_points() == 70 + 200
+        # A page a customer: one bulk event each, naming its expire entry.
+        events = [e for e in s.pending_events if e.entity_type == "points_entry"]
+        assert [e.name for e in events] == ["points_entry.bulk_created"] * 2
+        expired = {e.customer_id: e.id for e in s.points.stream(kind="expire")}
+        assert sorted(events[0].entity_ids + events[1].entity_ids) == sorted(expired.values())
+        assert set(expired) == set(ids[:2])
         assert s.expire_points() == 0  # already written off
         assert [s.points_balance(i) for i in ids] == [0, 0, 0]
         assert s.points.count(kind="expire") == 2

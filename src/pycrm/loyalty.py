@@ -21,12 +21,14 @@ from pycrm.grading.loyalty import (
     expiry,
     redemption,
 )
+from pycrm.query import MAX_ONE_OF, OneOf
 
 if TYPE_CHECKING:
     from pycrm.session import Session
 
-HOLDERS_BATCH = 1000
-"""Customer ids read per query when expiring points."""
+HOLDERS_BATCH = MAX_ONE_OF
+"""Customer ids read per query when expiring points (their ledgers are read by a
+:class:`~pycrm.OneOf` of them, which holds at most this many)."""
 
 
 def _customer_id(customer: Customer | str) -> str:
@@ -105,8 +107,10 @@ def redeem_points(
 def expire_points(session: Session, *, as_of: datetime | None = None) -> int:
     """Write off every customer's points due by ``as_of`` (now when not given).
 
-    Walks only the customers that have points, a page of ids at a time, and reads one
-    customer's ledger at a time, so memory stays bounded by the largest single ledger.
+    Walks only the customers that have points, a page of ids at a time: a page's ledgers
+    are read together (one paged query, not one per customer) and its expire entries
+    stored together through ``add_many``, one audit entry each and one
+    ``points_entry.bulk_created`` event a page. Memory stays bounded by one page's ledgers.
     Returns the number of points expired.
     """
     moment = _as_of(session, as_of)
@@ -114,11 +118,14 @@ def expire_points(session: Session, *, as_of: datetime | None = None) -> int:
     after: str | None = None
     while True:
         holders = session._analytics.points_holders(after=after, limit=HOLDERS_BATCH)
-        for customer_id in holders:
-            entry = expiry(customer_id, _ledger(session, customer_id), as_of=moment)
-            if entry is not None:
-                session.points.add(entry)
-                total -= entry.points
+        ledgers: dict[str, list[PointsEntry]] = {customer_id: [] for customer_id in holders}
+        if holders:
+            for held in session.points.stream(customer_id=OneOf(holders)):
+                ledgers[held.customer_id].append(held)
+        due = [expiry(customer_id, ledger, as_of=moment) for customer_id, ledger in ledgers.items()]
+        written = [entry for entry in due if entry is not None]
+        session.points.add_many(written)
+        total -= sum(entry.points for entry in written)
         if len(holders) < HOLDERS_BATCH:
             return total
         after = holders[-1]
