@@ -67,3 +67,11 @@ def test_the_report_benchmark_builds_every_report() -> None:
     assert f"{len(names)} reports in" in out
     assert "peak RSS growth during the set" in out
     assert "diagnosis" in names
+
+
+def test_the_audit_export_benchmark_exports_the_same_rows_as_the_raw_reader() -> None:
+    out = run_benchmark("bench_audit_export.py", "--entries", "20000", "--runs", "1")
+    # The script stops with FAILED when the two sides wrote different numbers of rows.
+    assert "2,000 entries, 1,000 exported" in out
+    assert "20,000 entries, 10,000 exported" in out
+    assert "pycrm time per entry, N over N/10" in out
