@@ -66,7 +66,7 @@ class Repository(Generic[E]):
                 outside = link == "customer_id" and customer_id_of(entity) is None
             if outside:
                 self._session._deny(operation, self._entity_type, entity.id, customer_id_of(entity))
-        if link == "customer_id" and "customer_id" not in self._spec.references:
+        if self._spec.follows_customer and "customer_id" not in self._spec.references:
             # No reference check will look for the customer (a merge log outlives it), so
             # reach is checked here: in scope, or refused like any record out of reach.
             by_customer = {e.customer_id: e for e in entities}  # type: ignore[attr-defined]
