@@ -94,15 +94,6 @@ def is_erased(customer: Customer) -> bool:
     return customer.name == pseudonym(customer)
 
 
-def read_many(repository: Repository[E], ids: Iterable[str | None]) -> dict[str, E]:
-    """The records with these ids (``None`` skipped), :data:`~pycrm.query.MAX_ONE_OF` a query."""
-    wanted = sorted({entity_id for entity_id in ids if entity_id is not None})
-    found: dict[str, E] = {}
-    for start in range(0, len(wanted), MAX_ONE_OF):
-        found.update(repository.get_many(wanted[start : start + MAX_ONE_OF]))
-    return found
-
-
 def page_filter(values: Iterable[str]) -> OneOf:
     """A :class:`~pycrm.OneOf` of ``values``, each once, in a stable order."""
     return OneOf(sorted(set(values)))

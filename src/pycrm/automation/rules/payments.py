@@ -18,7 +18,6 @@ from pycrm.automation.rules._care import (
     check_period,
     check_timezone,
     local_day,
-    read_many,
     stream_by,
     to_moment,
 )
@@ -63,7 +62,8 @@ def owners_of(
         elif contract.opportunity_id is not None:
             missing.append(contract)
     if missing:
-        deals = read_many(context.session.opportunities, (c.opportunity_id for c in missing))
+        wanted = (c.opportunity_id for c in missing if c.opportunity_id is not None)
+        deals = context.session.opportunities.get_many(wanted)
         for contract in missing:
             deal = deals.get(contract.opportunity_id or "")
             if deal is not None and deal.owner is not None:
