@@ -186,6 +186,9 @@ def test_follow_up_due_effects(crm: CRM) -> None:
     ]  # fmt: skip
     assert run(crm, FollowUpDue(), DUE + HOUR) == expected
     assert run(crm, FollowUpDue(notices=False), DUE + HOUR) == only("task", expected)
+    # The look-back picks which follow-ups are read, never what is asked for them.
+    assert run(crm, FollowUpDue(), DUE + 20 * DAY) == []
+    assert run(crm, FollowUpDue(look_back=timedelta(days=30)), DUE + 20 * DAY) == expected
     told = run(crm, FollowUpDue(tasks=False, next_action="Ask about spring"), DUE + HOUR)
     assert told == [
         {**effect, "values": {**effect["values"], "next_action": "Ask about spring"}}

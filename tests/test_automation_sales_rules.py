@@ -17,6 +17,7 @@ from pycrm import (
     Contact,
     Customer,
     CustomerGrade,
+    FixedClock,
     Interaction,
     Money,
     Task,
@@ -39,6 +40,7 @@ from pycrm.automation.rules.pipeline import (
     reminder_round,
 )
 from pycrm.domain import cancel_task, complete_task
+from pycrm.storage import MemoryStore
 
 START = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
 """The ``clock`` fixture's moment: when the test's records are stored."""
@@ -139,6 +141,52 @@ def test_follow_up_lead_time_fires_early(crm: CRM) -> None:
     assert counts(crm) == (1, 1)
 
 
+TICK = DUE + 14 * DAY + timedelta.resolution
+"""A moment just over the default look-back (14 days) past ``DUE``."""
+
+
+def test_follow_up_overdue_longer_than_look_back_is_not_raised(crm: CRM) -> None:
+    long_overdue, on_the_edge, recent = (add_customer(crm, name) for name in "ABC")
+    graded(crm, long_overdue)  # 14 days and a microsecond overdue at TICK
+    graded(crm, on_the_edge, due=DUE + timedelta.resolution)  # exactly 14 days
+    graded(crm, recent, due=DUE + 10 * DAY)
+    first = tick(crm, FollowUpDue(), TICK)
+    assert (first.tasks_created, first.messages_queued, first.skipped) == (2, 2, 0)
+    assert {t.customer_id for t in tasks(crm)} == {on_the_edge.id, recent.id}
+    # An hour on, the edge has left the window: only the recent grade is read, its keys taken.
+    again = tick(crm, FollowUpDue(), TICK + HOUR)
+    assert (again.tasks_created, again.messages_queued, again.skipped) == (0, 0, 2)
+    # A wider look-back (a whole number reads as days) reaches the long-overdue one.
+    wider = tick(crm, FollowUpDue(look_back=30), TICK + HOUR)
+    assert (wider.tasks_created, wider.messages_queued, wider.skipped) == (1, 1, 4)
+    assert counts(crm) == (3, 3)
+
+
+def test_follow_up_ticks_look_back_apart_see_each_follow_up_once(crm: CRM) -> None:
+    graded(crm, add_customer(crm))
+    rule = FollowUpDue(look_back=timedelta(days=2))
+    due_now = tick(crm, rule, DUE)  # the window ends before the tick's moment
+    assert (due_now.tasks_created, due_now.skipped) == (0, 0)
+    edge = tick(crm, rule, DUE + 2 * DAY)  # and starts exactly look_back before it
+    assert (edge.tasks_created, edge.messages_queued) == (1, 1)
+    gone = tick(crm, rule, DUE + 4 * DAY)
+    assert (gone.tasks_created, gone.messages_queued, gone.skipped) == (0, 0, 0)
+
+
+@given(
+    due=st.timedeltas(min_value=-40 * DAY, max_value=10 * DAY),
+    look_back=st.timedeltas(min_value=timedelta.resolution, max_value=30 * DAY),
+    lead_time=st.timedeltas(min_value=timedelta(0), max_value=5 * DAY),
+)
+def test_follow_up_fires_inside_its_half_open_window(
+    due: timedelta, look_back: timedelta, lead_time: timedelta
+) -> None:
+    with CRM(MemoryStore(), clock=FixedClock(START)) as crm:
+        graded(crm, add_customer(crm), due=DUE + due)
+        report = tick(crm, FollowUpDue(look_back=look_back, lead_time=lead_time), DUE)
+    assert report.tasks_created == int(-look_back <= due < lead_time)
+
+
 def test_follow_up_skips_a_customer_contacted_since_the_date_was_set(crm: CRM) -> None:
     contacted = add_customer(crm, "Contacted")
     quiet = add_customer(crm, "Quiet")
@@ -198,6 +246,12 @@ def test_rules_read_page_by_page(crm: CRM) -> None:
     [
         ({"lead_time": timedelta(hours=-1)}, "lead_time"),
         ({"lead_time": "soon"}, "lead_time"),
+        ({"look_back": timedelta(0)}, "look_back"),
+        ({"look_back": 0}, "look_back"),
+        ({"look_back": -DAY}, "look_back"),
+        ({"look_back": "14 days"}, "look_back"),
+        ({"look_back": True}, "look_back"),
+        ({"look_back": 367}, "look_back"),
         ({"scheme": 5}, "scheme"),
         ({"tasks": "yes"}, "tasks"),
         ({"next_action": "x" * 401}, "next_action"),

@@ -44,6 +44,11 @@ def _words(context: TickContext, words: Mapping[str, str]) -> str:
     return words.get(locale_of(context).split("-")[0].lower(), words["en"])
 
 
+_look_back = duration("look_back", positive=True, maximum=timedelta(days=366))
+"""How far back a rule reads: more than zero and at most a year, so each tick's read stays
+bounded."""
+
+
 def _optional_scheme(value: Any) -> str | None:
     return conv.check_text(value, "scheme", max_length=80, required=False)
 
@@ -60,10 +65,14 @@ class FollowUpDue:
     """Follow-ups due by grade cadence.
 
     **Looks at** stored customer grades (``s.customer_grades``, written by
-    ``s.regrade``) whose ``next_follow_up_at`` falls before the tick's moment plus
-    ``lead_time``, of the grading scheme ``scheme``, or of every scheme when it is ``None``
-    (the default: each scheme a host grades by sets its own cadence, and a customer due
-    under two schemes gets one follow-up per scheme).
+    ``s.regrade``) whose ``next_follow_up_at`` falls from ``look_back`` (default 14 days)
+    before the tick's moment, inclusive, to ``lead_time`` (default none) after it, exclusive,
+    of the grading scheme ``scheme``, or of every scheme when it is ``None`` (the default:
+    each scheme a host grades by sets its own cadence, and a customer due under two schemes
+    gets one follow-up per scheme). The look-back bounds what each tick reads, which would
+    otherwise take in every follow-up ever missed: one overdue longer than ``look_back`` is
+    no longer raised, so a host whose tick can pause for longer (a rare schedule, an outage)
+    should widen it. Ticks at most ``look_back`` apart see every follow-up.
 
     **Fires** for a grade whose customer has an owner and is neither lost nor churned, unless
     the customer already had an interaction after the grade row was last written (that is,
@@ -86,6 +95,7 @@ class FollowUpDue:
     lead_time: timedelta = attrs.field(
         default=timedelta(0), converter=duration("lead_time", positive=False)
     )
+    look_back: timedelta = attrs.field(default=timedelta(days=14), converter=_look_back)
     next_action: str | None = attrs.field(
         default=None, converter=_optional_words("next_action", 400)
     )
@@ -93,7 +103,8 @@ class FollowUpDue:
     notices: bool = attrs.field(default=True, converter=boolean("notices"))
 
     def run(self, context: TickContext, after: str | None) -> RuleBatch:
-        filters: dict[str, Any] = {"next_follow_up_at": Range(end=context.now + self.lead_time)}
+        window = Range(start=context.now - self.look_back, end=context.now + self.lead_time)
+        filters: dict[str, Any] = {"next_follow_up_at": window}
         if self.scheme is not None:
             filters["scheme"] = self.scheme
         page = context.session.customer_grades.list(limit=context.limit, after=after, **filters)
@@ -185,9 +196,7 @@ class VisitReportDue:
         default=timedelta(hours=24), converter=duration("due_after", positive=False)
     )
     look_back: timedelta = attrs.field(
-        default=timedelta(days=14),
-        converter=duration("look_back", positive=True, maximum=timedelta(days=366)),
-        validator=_visit_settings,
+        default=timedelta(days=14), converter=_look_back, validator=_visit_settings
     )
     tasks: bool = attrs.field(default=True, converter=boolean("tasks"))
     notices: bool = attrs.field(default=True, converter=boolean("notices"))
