@@ -11,8 +11,7 @@ from typing import Any
 import attrs
 import pytest
 import sqlalchemy as sa
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import find, given
 
 from pycrm import (
     CRM,
@@ -34,9 +33,11 @@ from pycrm import (
 )
 from pycrm.access import builtin_scope
 from pycrm.domain.ids import new_id
+from pycrm.storage import AllOf, AnyOf, FieldIn
 from pycrm.storage.scoping import SCOPED_TYPES
 from pycrm.storage.spec import SPEC_BY_TYPE
 from pycrm.storage.sqlalchemy import SqlStore
+from pycrm.testing import strategies as pst
 
 START = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
 
@@ -455,29 +456,14 @@ def test_every_customer_owned_type_is_scoped() -> None:
     assert owned <= SCOPED_TYPES
 
 
-customers = st.builds(
-    Customer,
-    kind=st.just("company"),
-    name=st.just("x"),
-    owner=st.sampled_from([None, "ann", "bob"]),
-    team=st.sampled_from([None, "east", "west"]),
-    region=st.sampled_from([None, "north", "south"]),
-)
-scopes = st.recursive(
-    st.sampled_from(
-        [
-            Scope.all(),
-            Scope.none(),
-            Scope.owners("ann"),
-            Scope.teams("east", "west"),
-            Scope.regions("north"),
-        ]
-    ),
-    lambda inner: st.one_of(
-        st.builds(lambda a, b: a | b, inner, inner), st.builds(lambda a, b: a & b, inner, inner)
-    ),
-    max_leaves=6,
-)
+scopes = pst.scopes()
+customers = pst.customers()
+
+
+@pytest.mark.parametrize("kind", [FieldIn, AnyOf, AllOf, type(Scope.all()), type(Scope.none())])
+def test_the_scope_strategy_draws_every_kind_of_scope(kind: type[Scope]) -> None:
+    """The store contract's scoped sessions cover what a store must compile."""
+    assert isinstance(find(scopes, lambda scope: isinstance(scope, kind)), kind)
 
 
 @given(scopes, scopes, customers)

@@ -12,7 +12,8 @@ Each hypothesis example gets a new store; the machine runs random sessions (adds
 updates, stale updates, removals, merges, sessions that fail half-way) through the public API and
 checks after every step that the store holds exactly what the model says, grades and loyalty
 points included; now and then it checks that grouped counts and sums (``s.aggregate``, what
-reports are built from) agree with the model too.
+reports are built from) agree with the model too, and that a session scoped to some owners,
+teams or regions (see ``EntityTable.within``) reads and writes exactly what is in reach.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import attrs
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, rule
 
+from pycrm.access import Actor, Scope
 from pycrm.analytics.aggregate import Aggregation, Count, Sum, sort_key
 from pycrm.clock import FixedClock
 from pycrm.crm import CRM
@@ -36,17 +38,30 @@ from pycrm.errors import (
     ConcurrencyConflict,
     ConfigurationError,
     NotFound,
+    PermissionDenied,
     ValidationError,
 )
 from pycrm.grading.grades import CustomerGrade
 from pycrm.grading.loyalty import PointsEntry
 from pycrm.merge import merge_customers
+from pycrm.plugins import hookimpl
 from pycrm.storage.protocols import Store
 from pycrm.testing import strategies as pst
 
 
 class _Boom(Exception):
     """Raised inside a session on purpose to prove it rolls back."""
+
+
+class _Authority:
+    """Gives every session opened for an :class:`~pycrm.Actor` the scope a rule drew."""
+
+    def __init__(self) -> None:
+        self.scope: Scope = Scope.none()
+
+    @hookimpl
+    def pycrm_authorize(self, actor: Actor, crm: CRM) -> Scope:
+        return self.scope
 
 
 class StoreContract(RuleBasedStateMachine):
@@ -63,7 +78,8 @@ class StoreContract(RuleBasedStateMachine):
         if factory is None:
             raise ConfigurationError(f"{type(self).__name__} must set store_factory")
         self.clock = FixedClock(datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc))
-        self.crm = CRM(factory(), clock=self.clock)
+        self.authority = _Authority()
+        self.crm = CRM(factory(), clock=self.clock, plugins=[self.authority])
         self.customers: dict[str, Customer] = {}
         self.contacts: dict[str, Contact] = {}
         self.orders: dict[str, Order] = {}
@@ -307,6 +323,55 @@ class StoreContract(RuleBasedStateMachine):
             pass
         except AlreadyExists:
             assert self._member_taken(customer)
+
+    @rule(scope=pst.scopes(), data=st.data())
+    def scoped_session_sees_its_scope(self, scope: Scope, data: st.DataObject) -> None:
+        """A session for an actor with ``scope`` reads exactly the model's customers in it
+        and their records, with ``count`` agreeing; it may rename one in reach, and an update
+        out of reach is refused without effect (the invariant checks the store after)."""
+        self._tick()
+        self.authority.scope = scope
+        reach = {k for k, c in self.customers.items() if scope.allows(c)}
+
+        def theirs(records: dict[str, Any]) -> list[Any]:
+            return [r for _, r in sorted(records.items()) if r.customer_id in reach]
+
+        actor = Actor("contract-scoped")
+        with self.crm.session(actor=actor) as s:
+            assert s.customers.count() == len(reach)
+            assert list(s.customers.stream(batch_size=3)) == [
+                self.customers[k] for k in sorted(reach)
+            ]
+            status = data.draw(st.sampled_from(LifecycleStatus))
+            assert s.customers.count(status=status) == sum(
+                1 for k in reach if self.customers[k].status is status
+            )
+            assert list(s.contacts.stream()) == theirs(self.contacts)
+            assert list(s.orders.stream()) == theirs(self.orders)
+            assert s.orders.count() == len(theirs(self.orders))
+            grades = sorted(self.grades.values(), key=lambda g: g.id)
+            assert list(s.customer_grades.stream()) == [g for g in grades if g.customer_id in reach]
+            assert list(s.points.stream()) == theirs(self.points)
+            for customer_id, customer in sorted(self.customers.items()):
+                expected = customer if customer_id in reach else None
+                assert s.customers.get_or_none(customer_id) == expected
+        if reach:
+            current = self.customers[data.draw(st.sampled_from(sorted(reach)))]
+            with self.crm.session(actor=actor) as s:
+                name = "renamed in scope" if current.name != "renamed in scope" else "renamed again"
+                renamed = s.customers.update(current.evolve(name=name))
+            assert renamed.version == current.version + 1
+            self.customers[current.id] = renamed
+        outside = sorted(set(self.customers) - reach)
+        if outside:
+            target = self.customers[data.draw(st.sampled_from(outside))]
+            try:
+                with self.crm.session(actor=actor) as s:
+                    s.customers.update(target.evolve(name="renamed out of reach"))
+            except PermissionDenied:
+                pass
+            else:
+                raise AssertionError("an update of a customer out of reach was accepted")
 
     @rule()
     def aggregates_match_model(self) -> None:

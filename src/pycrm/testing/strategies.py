@@ -12,6 +12,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from pycrm.access import Scope
 from pycrm.contracts import (
     ApprovalPolicy,
     Attachment,
@@ -49,6 +50,10 @@ from pycrm.pipeline import (
 )
 
 _ALPHABET = st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters=",")
+
+_ACTORS = ["alice", "bob", "王芳"]
+_TEAMS = ["east", "west"]
+_REGIONS = ["华东", "华南", "North America", "Europe"]
 
 
 def texts(max_size: int = 40) -> st.SearchStrategy[str]:
@@ -112,15 +117,15 @@ def customers(draw: st.DrawFn, kind: CustomerKind | None = None) -> Customer:
     chosen = kind if kind is not None else draw(st.sampled_from(CustomerKind))
     fields: dict[str, Any] = {
         "name": draw(texts(60)),
-        "region": draw(_optional(st.sampled_from(["华东", "华南", "North America", "Europe"]))),
+        "region": draw(_optional(st.sampled_from(_REGIONS))),
         "phone": draw(_optional(phones())),
         "email": draw(_optional(emails())),
         "source_channel": draw(_optional(st.sampled_from(["web", "exhibition", "referral"]))),
         "captured_at": draw(_optional(aware_datetimes())),
         "tags": draw(tags()),
         "priority": draw(st.sampled_from(Priority)),
-        "owner": draw(_optional(st.sampled_from(["alice", "bob", "王芳"]))),
-        "team": draw(_optional(st.sampled_from(["east", "west"]))),
+        "owner": draw(_optional(st.sampled_from(_ACTORS))),
+        "team": draw(_optional(st.sampled_from(_TEAMS))),
         "status": draw(st.sampled_from(LifecycleStatus)),
         "member_id": draw(_optional(st.uuids().map(lambda u: f"M{u.hex[:12]}"))),
         "custom_fields": draw(custom_fields()),
@@ -142,6 +147,31 @@ def customers(draw: st.DrawFn, kind: CustomerKind | None = None) -> Customer:
             position=draw(_optional(texts(40))),
         )
     return Customer(kind=chosen, **fields)
+
+
+def scopes() -> st.SearchStrategy[Scope]:
+    """Access scopes over the owners, teams and regions :func:`customers` draws from, with
+    ``Scope.all()``, ``Scope.none()`` and nested ``|`` and ``&``: what a store must compile."""
+    leaves = st.one_of(
+        st.lists(st.sampled_from(_ACTORS), min_size=1, max_size=2).map(
+            lambda names: Scope.owners(*names)
+        ),
+        st.lists(st.sampled_from(_TEAMS), min_size=1, max_size=2).map(
+            lambda names: Scope.teams(*names)
+        ),
+        st.lists(st.sampled_from(_REGIONS), min_size=1, max_size=3).map(
+            lambda names: Scope.regions(*names)
+        ),
+        st.just(Scope.all()),
+        st.just(Scope.none()),
+    )
+    return st.recursive(
+        leaves,
+        lambda inner: st.tuples(inner, inner, st.booleans()).map(
+            lambda t: t[0] | t[1] if t[2] else t[0] & t[1]
+        ),
+        max_leaves=5,
+    )
 
 
 def contacts(customer_id: str) -> st.SearchStrategy[Contact]:
@@ -207,9 +237,6 @@ def orders(draw: st.DrawFn, customer_id: str) -> Order:
     )
 
 
-_ACTORS = ["alice", "bob", "王芳"]
-
-
 @st.composite
 def opportunities(
     draw: st.DrawFn, customer_id: str, machine: StageMachine | None = None
@@ -231,7 +258,7 @@ def opportunities(
         owner=draw(_optional(st.sampled_from(_ACTORS))),
         now=now,
         by=draw(st.sampled_from(_ACTORS)),
-        team=draw(_optional(st.sampled_from(["east", "west"]))),
+        team=draw(_optional(st.sampled_from(_TEAMS))),
         grade=draw(_optional(st.sampled_from(Priority))),
         expected_close=draw(_optional(dates())),
         source_channel=draw(_optional(st.sampled_from(["web", "exhibition", "referral"]))),
