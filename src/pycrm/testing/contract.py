@@ -352,6 +352,12 @@ class StoreContract(RuleBasedStateMachine):
             grades = sorted(self.grades.values(), key=lambda g: g.id)
             assert list(s.customer_grades.stream()) == [g for g in grades if g.customer_id in reach]
             assert list(s.points.stream()) == theirs(self.points)
+            statuses: dict[tuple[Any, ...], int] = defaultdict(int)
+            for customer_id in reach:
+                statuses[(self.customers[customer_id].status.value,)] += 1
+            assert s.aggregate(
+                Aggregation(entity="customer", group_by=("status",), measures=(Count(),))
+            ) == [(*key, n) for key, n in sorted(statuses.items())]
             for customer_id, customer in sorted(self.customers.items()):
                 expected = customer if customer_id in reach else None
                 assert s.customers.get_or_none(customer_id) == expected
