@@ -641,7 +641,7 @@ class CRM:
             "pycrm_dispatch", f"expected Dispatch or None, got {type(answer).__name__}"
         )
 
-    def _deliver(self, events: list[DomainEvent]) -> None:
+    def _deliver(self, events: Iterable[DomainEvent]) -> None:
         # Called after commit: the changes are durable, so one failing plugin must neither
         # undo them nor keep the event from the other plugins.
         hook = self.plugins.hook.pycrm_event

@@ -45,6 +45,7 @@ from pycrm.leads import DEFAULT_CURRENCY, CapturedLead, assign_opportunity, capt
 from pycrm.loyalty import earn_points, expire_points, points_balance, redeem_points
 from pycrm.merge import MergeLog
 from pycrm.notifying import OutboxRepository
+from pycrm.pending_events import PendingEvents
 from pycrm.pipeline import (
     AssignmentRules,
     ExchangeRates,
@@ -134,7 +135,7 @@ class Session:
         tx: StoreTransaction,
         *,
         actor: str,
-        deliver: Callable[[list[DomainEvent]], None],
+        deliver: Callable[[Iterable[DomainEvent]], None],
         scope: Scope | None = None,
     ) -> None:
         self._crm = crm
@@ -146,7 +147,7 @@ class Session:
         self.scope: Scope | None = None if scope is None or scope.unrestricted else scope
         """What this session may see and change; ``None`` when it is unrestricted."""
         self._deliver = deliver
-        self._events: list[DomainEvent] = []
+        self._events = PendingEvents()
         self._denials: list[AuditEntry] = []
         self._open = True
         self.customers = CustomerRepository(self, SPEC_BY_TYPE["customer"])
@@ -496,14 +497,20 @@ class Session:
     def commit(self) -> None:
         """Make the session's changes durable; plugins then receive its events."""
         self._check_open()
-        events, self._events = self._events, []
-        self._tx.after_commit(lambda: self._deliver(events))
+        events, self._events = self._events, PendingEvents()
+        self._tx.after_commit(lambda: self._deliver_once(events))
         try:
             self._tx.commit()
         finally:
             self._open = False
             self._memo.clear()
             self._write_denials()
+
+    def _deliver_once(self, events: PendingEvents) -> None:
+        try:
+            self._deliver(events)
+        finally:
+            events.clear()
 
     def rollback(self) -> None:
         """Discard every change of this session; its events are dropped."""
