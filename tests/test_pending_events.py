@@ -51,12 +51,10 @@ def test_every_event_comes_back_in_order(sizes: list[int], hold_ids: int) -> Non
     pending = PendingEvents(hold_ids)
     for one in raised:
         pending.append(one)
-    assert bool(pending) == bool(raised)
     assert pending.offloaded == (sum(sizes) > hold_ids)
     assert list(pending) == raised
     assert list(pending) == raised  # reading does not use them up
     pending.clear()
-    assert not pending
     assert not pending.offloaded
     assert list(pending) == []
 

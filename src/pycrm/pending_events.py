@@ -68,11 +68,8 @@ class PendingEvents:
         """Whether some events' ids are waiting in the temporary file."""
         return self._file is not None
 
-    def __bool__(self) -> bool:
-        return bool(self._held)
-
     def __iter__(self) -> Iterator[DomainEvent]:
-        for item in list(self._held):
+        for item in self._held:
             if isinstance(item, DomainEvent):
                 yield item
                 continue
