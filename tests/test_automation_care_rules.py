@@ -441,6 +441,29 @@ def test_repurchase_reminders_follow_the_customers_rhythm(crm: CRM, clock: Fixed
     assert caught.value.field == "min_orders"
 
 
+def test_repurchase_reminders_read_orders_of_the_look_back_only(
+    crm: CRM, clock: FixedClock
+) -> None:
+    staff_on_memory(crm)
+    regular = add_customer(crm, Customer.company("Regular", owner="li.na"))
+    with crm.session(actor="setup") as s:
+        for i, day in enumerate((date(2025, 12, 5), date(2026, 1, 4), date(2026, 2, 3))):
+            s.orders.add(order(regular, f"R-{i}", day))
+
+    # Two months back from NOW leave two order days, one short of min_orders.
+    assert (
+        tick(crm, clock, RepurchaseReminders(look_back=relativedelta(months=2)), NOW).tasks_created
+        == 0
+    )
+    assert (
+        tick(crm, clock, RepurchaseReminders(look_back=relativedelta(months=3)), NOW).tasks_created
+        == 1
+    )
+    with pytest.raises(ValidationError) as caught:
+        RepurchaseReminders(look_back=timedelta(days=90))  # type: ignore[arg-type]
+    assert caught.value.field == "look_back"
+
+
 # -- birthday_care -------------------------------------------------------------------------
 
 

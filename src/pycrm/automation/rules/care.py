@@ -64,7 +64,7 @@ def _check_policy(value: object) -> ChurnPolicy:
 class RepurchaseReminders:
     """Customers due to buy again by the rhythm of their own orders.
 
-    **Looks at** customers a page at a time with the page's orders of the last ``lookback``
+    **Looks at** customers a page at a time with the page's orders of the last ``look_back``
     (two years by default) read in one query; erased customers are skipped. A customer's
     expected repurchase day is :func:`pycrm.contracts.repurchase_due`: the last order day
     plus the median gap between order days, with at least ``min_orders`` (default 3) order
@@ -87,7 +87,7 @@ class RepurchaseReminders:
         factory=lambda: relativedelta(weeks=1), converter=check_period()
     )
     min_orders: int = attrs.field(default=3, converter=check_days(minimum=2, maximum=1000))
-    lookback: relativedelta = attrs.field(
+    look_back: relativedelta = attrs.field(
         factory=lambda: relativedelta(years=2), converter=check_period()
     )
     timezone: str = attrs.field(default=DEFAULT_TIMEZONE, converter=check_timezone)
@@ -97,7 +97,7 @@ class RepurchaseReminders:
     def run(self, context: TickContext, after: str | None) -> RuleBatch:
         session = context.session
         page = session.customers.list(limit=context.limit, after=after)
-        since: datetime = context.now - self.lookback
+        since: datetime = context.now - self.look_back
         orders: dict[str, list[Order]] = defaultdict(list)
         placed = Range(since, context.now)
         for order in stream_by(
