@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -14,28 +13,16 @@ from dateutil.relativedelta import relativedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from automation_books import add_customer, money_setup, order, staff_on_memory
 from pycrm import (
     CRM,
-    ApprovalPolicy,
     ChurnPolicy,
-    Contract,
     Customer,
     FixedClock,
     Interaction,
-    Money,
-    Order,
-    OrderLine,
-    PaymentPlan,
-    Receipt,
     Task,
     TeamSupervisor,
     ValidationError,
-    activate_contract,
-    approve_contract,
-    draft_contract,
-    open_opportunity,
-    receive_payment,
-    submit_for_approval,
 )
 from pycrm.automation.effects import KEY_LENGTH, Notice
 from pycrm.automation.report import RuleReport
@@ -104,20 +91,6 @@ def delivered(crm: CRM) -> list[Notification]:
     crm.dispatch()
     sent = crm.channels["memory"].sent  # type: ignore[attr-defined]
     return sorted(sent, key=lambda notification: notification.key)
-
-
-def staff_on_memory(crm: CRM) -> None:
-    crm.automation.staff_channel = "memory"
-    crm.automation.locale = "en"
-
-
-def add_customer(crm: CRM, customer: Customer) -> Customer:
-    with crm.session(actor="setup") as s:
-        return s.customers.add(customer)
-
-
-def cny(amount: str) -> Money:
-    return Money(amount, "CNY")
 
 
 # -- sla_alerts ----------------------------------------------------------------------------
@@ -214,79 +187,6 @@ def test_sla_bad_settings_name_the_field(settings: dict[str, Any], field: str) -
 
 
 # -- overdue_payments and renewal_reminders ------------------------------------------------
-
-
-def active_contract(
-    customer_id: str,
-    number: str,
-    *,
-    end_on: date,
-    plan: PaymentPlan | None = None,
-    amount: str = "10000.00",
-    **fields: Any,
-) -> Contract:
-    contract, _ = draft_contract(
-        number=number,
-        customer_id=customer_id,
-        start_on=date(2025, 9, 1),
-        end_on=end_on,
-        now=NOW - timedelta(days=200),
-        by="li.na",
-        amount=cny(amount),
-        payment_plan=plan,
-        **fields,
-    )
-    contract, _ = submit_for_approval(
-        contract, policy=ApprovalPolicy.default(), now=NOW - timedelta(days=200), by="li.na"
-    )
-    for level in contract.approval_levels:
-        contract, _ = approve_contract(
-            contract, level=level, now=NOW - timedelta(days=199), by=level
-        )
-    contract, _ = activate_contract(contract, signed_on=date(2025, 9, 1), signer="Wang")
-    return contract
-
-
-def payment(contract: Contract, amount: str, day: date) -> Receipt:
-    receipt, _ = receive_payment(
-        contract,
-        amount=cny(amount),
-        received_at=datetime(day.year, day.month, day.day, 10, tzinfo=UTC),
-    )
-    return receipt
-
-
-def money_setup(crm: CRM) -> tuple[Contract, Contract]:
-    """HT-1 (owner li.na) ends 31 March 2026 and owes 7,000 due 1 March, the December
-    instalment paid; HT-2 (a customer without owner, from wu's deal) ends 30 June and owes
-    2,000 due 20 February."""
-    staff_on_memory(crm)
-    acme = add_customer(crm, Customer.company("Acme", owner="li.na"))
-    orphan = add_customer(crm, Customer.company("Orphan Ltd"))
-    deal, _ = open_opportunity(
-        customer_id=orphan.id, title="Spare parts", amount=cny("5000"), owner="wu", now=NOW, by="wu"
-    )
-    first = active_contract(
-        acme.id,
-        "HT-1",
-        end_on=date(2026, 3, 31),
-        plan=PaymentPlan.of(("2025-12-01", cny("3000.00")), ("2026-03-01", cny("7000.00"))),
-    )
-    second = active_contract(
-        orphan.id,
-        "HT-2",
-        end_on=date(2026, 6, 30),
-        amount="5000.00",
-        plan=PaymentPlan.of(("2026-02-20", cny("5000.00"))),
-        opportunity_id=deal.id,
-    )
-    with crm.session(actor="setup") as s:
-        s.opportunities.add(deal)
-        s.contracts.add(first)
-        s.contracts.add(second)
-        s.receipts.add(payment(first, "3000.00", date(2025, 12, 1)))
-        s.receipts.add(payment(second, "3000.00", date(2026, 2, 10)))
-    return first, second
 
 
 def test_overdue_payments_chase_each_unpaid_instalment_once(crm: CRM, clock: FixedClock) -> None:
@@ -390,17 +290,6 @@ def test_the_renewal_window_holds_every_contract_whose_reminder_has_come(
 
 
 # -- repurchase_reminders ------------------------------------------------------------------
-
-
-def order(customer: Customer, number: str, day: date, product: str = "A4 paper") -> Order:
-    return Order(
-        number=number,
-        customer_id=customer.id,
-        placed_at=datetime(day.year, day.month, day.day, 10, tzinfo=UTC),
-        total=cny("100.00"),
-        lines=[OrderLine(description=product, quantity=Decimal(1), unit_price=cny("100.00"))],
-        status="paid",
-    )
 
 
 def test_repurchase_reminders_follow_the_customers_rhythm(crm: CRM, clock: FixedClock) -> None:

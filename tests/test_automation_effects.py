@@ -12,6 +12,17 @@ from typing import Any
 import pytest
 from dateutil.relativedelta import relativedelta
 
+from automation_books import (
+    ENTERED,
+    SUBMITTED,
+    active_contract,
+    cny,
+    deal,
+    money_setup,
+    order,
+    pending,
+    supervise,
+)
 from pycrm import (
     CRM,
     Contact,
@@ -35,8 +46,6 @@ from pycrm.automation.rules.service import SlaAlerts
 from pycrm.domain import complete_task
 from pycrm.service.policy import default_policies
 from pycrm.storage import MemoryStore
-from test_automation_care_rules import active_contract, cny, money_setup, order
-from test_automation_sales_rules import ENTERED, SUBMITTED, deal, pending, supervise
 
 UTC = timezone.utc
 START = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)

@@ -4,16 +4,16 @@ reports, nurture touches, stale deals, stage deadlines and pending contract appr
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from automation_books import ENTERED, SUBMITTED, deal, pending, supervise
 from pycrm import (
     CRM,
-    ApprovalPolicy,
     Contact,
     Customer,
     CustomerGrade,
@@ -21,14 +21,11 @@ from pycrm import (
     Interaction,
     Money,
     Task,
-    TeamSupervisor,
     ValidationError,
     advance_opportunity,
     approve_contract,
     default_pipeline,
-    draft_contract,
     open_opportunity,
-    submit_for_approval,
 )
 from pycrm.automation.rule import AutomationRule
 from pycrm.automation.rules._sales import EPOCH, occasion_key, period_start
@@ -425,30 +422,6 @@ def test_nurture_bad_settings(settings: dict[str, Any], field: str) -> None:
 
 # -- stale_opportunities and stage_deadlines ------------------------------------------------
 
-ENTERED = START + DAY  # needs_confirmed: 3 days' deadline, stale after 7 quiet ones
-
-
-def deal(crm: CRM, customer: Customer, *, owner: str | None = "alice", team: str = "east") -> Any:
-    opportunity, _ = open_opportunity(
-        customer_id=customer.id,
-        title="Big deal",
-        amount=Money(1000, "CNY"),
-        owner=owner,
-        team=team,
-        now=START,
-        by="alice",
-    )
-    opportunity, _ = advance_opportunity(
-        opportunity, "needs_confirmed", now=ENTERED, by="alice", machine=SALES
-    )
-    with crm.session(actor="test") as s:
-        return s.opportunities.add(opportunity)
-
-
-def supervise(crm: CRM, team: str = "east", supervisor: str = "carol") -> None:
-    with crm.session(actor="test") as s:
-        s.team_supervisors.add(TeamSupervisor(team=team, supervisor=supervisor))
-
 
 def test_stale_deal_reminds_the_owner_then_the_supervisor(memory: CRM) -> None:
     customer = add_customer(memory)
@@ -570,25 +543,6 @@ def test_pipeline_bad_settings(rule: Any, settings: dict[str, Any], field: str) 
 
 
 # -- pending_approvals ----------------------------------------------------------------------
-
-SUBMITTED = START + HOUR
-
-
-def pending(crm: CRM, customer: Customer, number: str = "HT-2026-00001") -> Any:
-    contract, _ = draft_contract(
-        number=number,
-        customer_id=customer.id,
-        start_on=date(2026, 4, 1),
-        end_on=date(2027, 3, 31),
-        now=START,
-        by="alice",
-        amount=Money("50000.00", "CNY"),
-    )
-    contract, _ = submit_for_approval(
-        contract, policy=ApprovalPolicy.default(), now=SUBMITTED, by="alice"
-    )
-    with crm.session(actor="test") as s:
-        return s.contracts.add(contract)
 
 
 def test_pending_approval_reminds_the_approver_every_day(memory: CRM) -> None:

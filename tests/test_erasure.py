@@ -28,7 +28,7 @@ from pycrm import (
 )
 from pycrm.erasure import ERASED, pseudonym, scrub_value, scrubber
 from pycrm.storage import MemoryStore
-from test_identity import full_width
+from text_forms import full_width
 
 START = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
 

@@ -27,15 +27,9 @@ from pycrm.identity import (
     phone_or_none,
 )
 from pycrm.identity.normalize import _INVALID, _mobile_e164
+from text_forms import full_width
 
 KEY = "a-test-identity-key-of-some-length"
-
-
-def full_width(text: str) -> str:
-    """``text`` with ASCII letters, digits and punctuation in their full-width forms."""
-    return "".join(
-        "\u3000" if ch == " " else chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ch for ch in text
-    )
 
 
 # -- phones ---------------------------------------------------------------------------------
