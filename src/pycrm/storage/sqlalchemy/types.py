@@ -251,6 +251,11 @@ class Amount(sa.TypeDecorator[Decimal]):
         super().__init__()
         self.min_places = min_places
 
+    def __repr__(self) -> str:
+        # Alembic's autogenerate writes a column's type into a host's migration as its repr;
+        # the inherited one spells the arguments of Numeric, which this constructor refuses.
+        return "Amount()" if self.min_places == 2 else f"Amount(min_places={self.min_places})"
+
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(sa.BigInteger())
