@@ -11,7 +11,7 @@ from pathlib import Path
 
 import attrs
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pycrm import CRM, ConfigurationError, Customer, FixedClock, ValidationError
@@ -170,21 +170,16 @@ def test_every_kind_exports(loaded: CRM) -> None:
 @settings(max_examples=40, deadline=None)
 @given(st.lists(strategies.customers(), min_size=1, max_size=5))
 def test_an_unmasked_csv_export_imports_back_field_for_field(people: list[Customer]) -> None:
-    """Whatever the customers hold, export -> CSV -> import gives the same values back."""
-    for customer in people:  # a leading quote before a formula character reads as a defused cell
-        for value in attrs.asdict(customer).values():
-            assume(not (isinstance(value, str) and value[:1] == "'" and value[1:2] in "=+-@"))
+    """Whatever the customers hold, export -> CSV -> import gives the same values back; the
+    import takes off the quotes the export put before formula characters."""
     source = CRM(MemoryStore(), clock=FixedClock(START))
     with source.session() as s:
         s.customers.add_many(people)
     out = io.StringIO()
     export_csv(source, "customers", out, unmasked=True)
-    rows = [
-        {k: v[1:] if v[:1] == "'" and v[1:2] in ("=", "+", "-", "@") else v for k, v in r.items()}
-        for r in read(out.getvalue())
-    ]
+    out.seek(0)
     target = CRM(MemoryStore(), clock=FixedClock(START))
-    report = import_records(target, "customers", rows, mapping={"id": None})
+    report = import_records(target, "customers", out, mapping={"id": None})
     assert report.ok, report.to_csv()
     fields = [f for f in KINDS["customers"].fields if f in attrs.fields_dict(Customer)]
     fields += ["yearly_revenue"]

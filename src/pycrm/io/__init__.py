@@ -19,7 +19,7 @@ from pycrm.io.export import export_csv, export_dataframe, export_rows
 from pycrm.io.importer import DEFAULT_BATCH, MODES, import_records
 from pycrm.io.kinds import KINDS, ImportKind
 from pycrm.io.report import ImportReport, RowError
-from pycrm.io.safe import csv_safe
+from pycrm.io.safe import csv_safe, csv_unquote
 
 __all__ = [
     "DEFAULT_BATCH",
@@ -30,6 +30,7 @@ __all__ = [
     "ImportReport",
     "RowError",
     "csv_safe",
+    "csv_unquote",
     "export_csv",
     "export_dataframe",
     "export_rows",

@@ -21,7 +21,7 @@ from __future__ import annotations
 import codecs
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -75,8 +75,8 @@ def import_records(
     orders, ``email`` or ``phone`` for a customer's contacts) a row whose key is already
     stored updates that record, and a later row of the same source updates an earlier one;
     blank cells leave stored values as they are. ``currency`` is used for amounts without a
-    currency column, ``tz`` for times without an offset. ``progress`` shows a ``tqdm`` bar
-    when ``tqdm`` is installed.
+    currency column, ``tz`` for times without an offset (text, or a DataFrame's naive
+    ``Timestamp``). ``progress`` shows a ``tqdm`` bar when ``tqdm`` is installed.
 
     Returns an :class:`ImportReport`; bad rows are reported there, not raised. Bad
     arguments, an unknown column in a CSV header or DataFrame, or an unreadable source raise
@@ -118,6 +118,7 @@ class _Plan:
     readers: dict[str, Parse | None]
     key: str | None
     currency: str | None
+    tz: tzinfo | None = None
     resolved: dict[Any, tuple[str, Parse | None] | None] = attrs.Factory(dict)
     """Column -> target, filled as columns are first seen (a cache of :meth:`target`)."""
 
@@ -163,7 +164,7 @@ class _Plan:
             filled[field] = column
             parse = column_spec.parse if column_spec and column_spec.parse else readers[field]
             targets[column] = (field, parse)
-        return cls(kind, targets, readers, key, currency)
+        return cls(kind, targets, readers, key, currency, tz)
 
     def target(self, column: str) -> tuple[str, Parse | None] | None:
         """The field ``column`` fills and its reader (``None``: text taken as it is);
@@ -278,6 +279,13 @@ def read_row(plan: _Plan, number: int, row: Mapping[str, Any]) -> _Row | RowErro
             except (ValueError, TypeError, ArithmeticError) as exc:
                 problem = str(exc) or "cannot be read"
                 return RowError(number, field, problem, column, masked(field, value))
+        elif (
+            isinstance(value, datetime)  # a naive Timestamp, as pandas reads dates
+            and value.tzinfo is None
+            and plan.tz is not None
+            and plan.kind.fields[field] == "datetime"
+        ):
+            value = value.replace(tzinfo=plan.tz)
         data[field] = value
     return _Row(number, data, columns)
 
@@ -286,6 +294,8 @@ def _error(row: _Row, exc: ValidationError) -> RowError:
     field = exc.field
     column = row.columns.get(field) or row.columns.get(f"{field}_amount")
     value = exc.value if exc.value is not None else row.data.get(field)
+    if value is None:  # a refused amount is reported as its money field ("total")
+        value = row.data.get(f"{field}_amount")
     return RowError(row.number, field, exc.problem, column, masked(field, value))
 
 

@@ -3,7 +3,11 @@
 Nothing here loads a source whole: a CSV file is read row by row, a DataFrame walked with
 ``itertuples``, an iterable consumed as it yields. CSV bytes that are not valid in the
 file's encoding do not stop the read: they arrive as lone surrogates, which the importer
-reports as invalid text in that row and field.
+reports as invalid text in that row and field (in the header, they refuse the file with a
+hint to pass its encoding). Rows with no value in any cell, which spreadsheets leave at the
+end of a sheet, are skipped but counted, so row numbers stay those of the spreadsheet.
+A cell pycrm's exports defused against formulas (see :mod:`pycrm.io.safe`) reads back as
+the value stored.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import IO, Any
 import attrs
 
 from pycrm.errors import ValidationError
+from pycrm.io.safe import csv_unquote
 
 
 @attrs.frozen
@@ -38,18 +43,17 @@ def open_rows(source: Any, stack: ExitStack, *, encoding: str = "utf-8") -> Rows
     """Rows of ``source``: a path, a file object (text or binary), a DataFrame or an
     iterable of mappings. Files this opens are closed by ``stack``. A UTF-8 file may start
     with a byte-order mark (spreadsheets write one); it is not part of the first column."""
-    if codecs.lookup(encoding).name == "utf-8":
-        encoding = "utf-8-sig"
+    codec = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
     if isinstance(source, str | os.PathLike):
         stream = stack.enter_context(
-            open(source, encoding=encoding, errors="surrogateescape", newline="")  # noqa: SIM115
+            open(source, encoding=codec, errors="surrogateescape", newline="")  # noqa: SIM115
         )
-        return _csv_rows(stream)
+        return _csv_rows(stream, encoding)
     pandas = sys.modules.get("pandas")
     if pandas is not None and isinstance(source, pandas.DataFrame):
         return _frame_rows(source)
     if hasattr(source, "read"):
-        return _csv_rows(_text_stream(source, encoding))
+        return _csv_rows(_text_stream(source, codec), encoding)
     if isinstance(source, Mapping | bytes) or not isinstance(source, Iterable):
         raise ValidationError(
             "source",
@@ -67,7 +71,7 @@ def _text_stream(stream: IO[Any], encoding: str) -> IO[str]:
     return stream
 
 
-def _csv_rows(stream: IO[str]) -> Rows:
+def _csv_rows(stream: IO[str], encoding: str) -> Rows:
     reader = csv.reader(stream)
     try:
         header = next(reader)
@@ -75,7 +79,18 @@ def _csv_rows(stream: IO[str]) -> Rows:
         return Rows((), iter(()))
     except UnicodeDecodeError as exc:
         raise _undecodable(exc) from None
+    if header:  # a file object opened as plain UTF-8 keeps the byte-order mark
+        header[0] = header[0].removeprefix("\ufeff")
     columns = tuple(name.strip() for name in header)
+    for name in columns:
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError(
+                "encoding",
+                f"the header is not valid {encoding} text; pass the file's encoding "
+                "(spreadsheets in China often save GB18030: encoding='gb18030')",
+            ) from None
     return Rows(columns, _csv_records(reader, columns))
 
 
@@ -100,13 +115,13 @@ def _csv_records(reader: Any, columns: tuple[str, ...]) -> Iterator[tuple[int, M
             continue
         except UnicodeDecodeError as exc:
             raise _undecodable(exc) from None
-        if not cells:
-            continue  # a blank line is not a record
         number += 1
+        if not any(cell.strip() for cell in cells):
+            continue  # a blank line, or a row of empty cells, is not a record
         if len(cells) != width:
             yield number, {_MALFORMED: f"has {len(cells)} cells, the header {width}"}
             continue
-        yield number, dict(zip(columns, cells, strict=True))
+        yield number, dict(zip(columns, map(csv_unquote, cells), strict=True))
 
 
 _MALFORMED = "\0malformed"
@@ -124,19 +139,27 @@ def _frame_rows(frame: Any) -> Rows:
 
     def records() -> Iterator[tuple[int, Mapping[str, Any]]]:
         for number, values in enumerate(frame.itertuples(index=False, name=None), start=1):
-            yield number, dict(zip(columns, map(_plain_value, values), strict=True))
+            row = dict(zip(columns, map(_plain_value, values), strict=True))
+            if not all(map(_blank, row.values())):
+                yield number, row  # an all-missing row (a sheet's empty line) is no record
 
     return Rows(columns, records(), total=len(frame))
 
 
 def _plain_value(value: Any) -> Any:
-    """A DataFrame cell as a plain Python value: missing -> ``None``; a float -> its
-    shortest text, so amounts stay exact and whole numbers read as such; numpy scalars and
-    Timestamps -> their Python equivalents."""
-    if value is None:
-        return None
+    """A DataFrame cell as a plain Python value: missing -> ``None``; a number -> its text,
+    read by the field's reader as a CSV cell would be: a float as its shortest text (so
+    amounts stay exact), a whole one without ``.0`` (pandas makes a column of phone numbers
+    or member ids with a gap floats, and ``13812345678.0`` is no phone number); numpy
+    scalars and Timestamps -> their Python equivalents."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value)
     if isinstance(value, float):
-        return None if value != value else repr(value)
+        if value != value:
+            return None
+        return str(int(value)) if value.is_integer() and abs(value) < _EXACT else repr(value)
     to_python = getattr(value, "to_pydatetime", None)
     if to_python is not None:
         return None if str(value) == "NaT" else to_python()
@@ -146,6 +169,14 @@ def _plain_value(value: Any) -> Any:
     if value.__class__.__name__ in ("NAType", "NaTType"):
         return None
     return value
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+_EXACT = 2**53
+"""Floats below this are whole numbers exactly when they look it."""
 
 
 def _dict_rows(source: Iterable[Any]) -> Iterator[tuple[int, Mapping[str, Any]]]:
