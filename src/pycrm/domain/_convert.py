@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 import json
+import numbers
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timezone
@@ -207,11 +208,20 @@ def optional_choice(enum_type: type[E]) -> attrs.Converter:  # type: ignore[type
     return _enum_converter(enum_type, optional=True)
 
 
+def whole(value: Any) -> Any:
+    """A numpy integer (what a DataFrame cell or ``series.max()`` gives) as the ``int`` it is;
+    anything else unchanged, for the caller to check."""
+    if type(value) is int or isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        return value
+    return int(value)
+
+
 def check_int(value: Any, field: str, *, minimum: int | None, required: bool) -> int | None:
     if value is None:
         if required:
             raise ValidationError(field, "is required")
         return None
+    value = whole(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(field, f"expected a whole number, got {type(value).__name__}")
     if minimum is not None and value < minimum:
@@ -242,6 +252,7 @@ def check_decimal(value: Any, field: str) -> Decimal:
         raise ValidationError(field, "floats are inexact; pass a Decimal, int or str", value=value)
     if isinstance(value, bool):
         raise ValidationError(field, "expected a number, got bool")
+    value = whole(value)
     try:
         number = value if isinstance(value, Decimal) else Decimal(value)
     except (InvalidOperation, TypeError, ValueError):

@@ -180,6 +180,7 @@ def check_value(kind: ValueKind, value: Any, where: str, choices: type[enum.Enum
             allowed = ", ".join(str(c.value) for c in choices)
             raise ValidationError(where, f"{value!r} is not one of {allowed}") from None
     if kind in (ValueKind.INTEGER, ValueKind.DAYS):
+        value = conv.whole(value)
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValidationError(where, f"expected a whole number, got {value!r}")
         return value

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, overload
 import attrs
 
 from pycrm import tabular
+from pycrm.domain import _convert as conv
 from pycrm.errors import ConfigurationError, ValidationError
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ def check_as_of(value: Any) -> datetime:
 
 def check_bins(value: Any) -> int:
     """``bins`` as given, if it is a whole number from 2 to :data:`MAX_BINS`."""
+    value = conv.whole(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError("bins", f"expected a whole number, got {type(value).__name__}")
     if not 2 <= value <= MAX_BINS:
@@ -72,6 +74,7 @@ def _amount(value: Any, index: int) -> Decimal:
     # Floats (a pandas column of amounts, typically) go through str(), which gives the
     # shortest text that reads back as the same float: 12.3 -> Decimal("12.3"), not the
     # binary expansion 12.2999999999999996447...
+    value = conv.whole(value)  # a nullable Int64 column gives numpy integers
     if isinstance(value, Decimal):
         number = value
     elif isinstance(value, bool):
