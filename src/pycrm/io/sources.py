@@ -88,8 +88,8 @@ def _csv_rows(stream: IO[str], encoding: str) -> Rows:
         except UnicodeEncodeError:
             raise ValidationError(
                 "encoding",
-                f"the header is not valid {encoding} text; pass the file's encoding "
-                "(spreadsheets in China often save GB18030: encoding='gb18030')",
+                f"the header is not valid {encoding} text; name the file's encoding "
+                "(Chinese spreadsheets often save gb18030)",
             ) from None
     return Rows(columns, _csv_records(reader, columns))
 
