@@ -436,10 +436,9 @@ def _stage_batch(
             if plan.key is None:
                 pending.append(entity)
                 continue
-            value = getattr(entity, plan.key)
-            if value is None:
+            if getattr(entity, plan.key) is None:
                 raise ValidationError(plan.key, "is required: rows are matched on it")
-            value = match_key(s, plan.kind.name, plan.key, value)
+            value = match_key(s, plan.kind.name, plan.key, entity)
             changes = {name: getattr(entity, name) for name in _provided(plan.kind, row.data)}
             if value in pending_by_key:
                 index = pending_by_key[value]
