@@ -16,7 +16,8 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from pycrm.analytics.period import Period
-from pycrm.errors import ConfigurationError, ValidationError
+from pycrm.errors import ValidationError
+from pycrm.extras import require_pandas
 
 R = TypeVar("R")
 
@@ -79,12 +80,7 @@ class ReportTable(Generic[R]):
 
     def to_pandas(self) -> Any:
         """The rows as a pandas ``DataFrame`` with these columns (needs ``pandas``)."""
-        try:
-            import pandas
-        except ImportError as exc:  # pragma: no cover - the extra is installed in tests
-            raise ConfigurationError(
-                "to_pandas needs pandas: pip install 'pycrm-core[pandas]'"
-            ) from exc
+        pandas = require_pandas("to_pandas")
         return pandas.DataFrame.from_records(self.to_records(), columns=list(self.columns))
 
     def _cells(self) -> list[list[str]]:

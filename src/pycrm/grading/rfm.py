@@ -22,7 +22,8 @@ import attrs
 
 from pycrm import tabular
 from pycrm.domain import _convert as conv
-from pycrm.errors import ConfigurationError, ValidationError
+from pycrm.errors import ValidationError
+from pycrm.extras import require_pandas
 
 if TYPE_CHECKING:
     import pandas
@@ -358,12 +359,7 @@ class RfmTable(Sequence[RfmRow]):
         """The rows as a ``DataFrame`` indexed by ``customer_id``; ``monetary`` holds the
         exact ``Decimal`` values. With ``segmentation``, ``segment`` and ``value_class``
         columns are added. Needs pandas (``pip install pycrm-core[pandas]``)."""
-        try:
-            import pandas
-        except ImportError:
-            raise ConfigurationError(
-                "RfmTable.to_pandas() needs pandas: pip install 'pycrm-core[pandas]'"
-            ) from None
+        pandas = require_pandas("RfmTable.to_pandas()")
         data: dict[str, list[Any]] = {name: [] for name in _HEADERS}
         for row in self._rows:
             for name in _HEADERS:

@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 from pycrm.domain import Money
 from pycrm.domain import _convert as conv
 from pycrm.domain.personal import mask_value
-from pycrm.errors import ConfigurationError
+from pycrm.extras import require_pandas
 from pycrm.io.kinds import CUSTOMER_REFERENCES, ImportKind, import_kind
 from pycrm.io.safe import csv_safe
 
@@ -148,12 +148,7 @@ def export_dataframe(
     """Every stored record of ``kind`` as a pandas ``DataFrame`` (the ``pandas`` extra),
     one column per export column, personal fields masked unless ``unmasked``. Values are not
     defused against formulas: write files with :func:`export_csv`."""
-    try:
-        import pandas
-    except ImportError:
-        raise ConfigurationError(
-            "export_dataframe needs pandas: pip install 'pycrm-core[pandas]'"
-        ) from None
+    pandas = require_pandas("export_dataframe")
     columns = export_columns(import_kind(kind))
     rows = export_rows(crm, kind, unmasked=unmasked, page_size=page_size, actor=actor)
     return pandas.DataFrame.from_records(list(rows), columns=list(columns))
