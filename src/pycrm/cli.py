@@ -316,6 +316,7 @@ def run_import(args: argparse.Namespace) -> int:
                 batch_size=args.batch_size,
                 currency=args.currency,
                 encoding=args.encoding,
+                delimiter=args.delimiter,
                 tz=args.tz,
                 tag_separator=args.tag_separator,
                 progress=args.progress,
@@ -639,6 +640,9 @@ def _add_import_export(commands: argparse._SubParsersAction[argparse.ArgumentPar
         "--currency", default=None, help="currency of amounts without a currency column"
     )
     imports.add_argument("--encoding", default="utf-8", help="file encoding (default: utf-8)")
+    imports.add_argument(
+        "--delimiter", default=",", help="what separates cells, e.g. ';' (default: ,)"
+    )
     imports.add_argument(
         "--tz",
         type=_zone,

@@ -7,7 +7,6 @@ in. The file is read with the import's reader, a row at a time, so its size does
 
 from __future__ import annotations
 
-import codecs
 from contextlib import ExitStack, suppress
 from typing import IO, TYPE_CHECKING, Any
 
@@ -19,7 +18,7 @@ from pycrm.intake.apply import take_in
 from pycrm.intake.forms import FormChannel
 from pycrm.intake.inbound import IntakeChannel
 from pycrm.io.report import RowError, errors_csv, masked
-from pycrm.io.sources import malformed, open_rows
+from pycrm.io.sources import check_csv_format, malformed, open_rows
 from pycrm.leads import DEFAULT_CURRENCY
 from pycrm.pipeline import AssignmentRules, LeadGrading
 
@@ -89,10 +88,7 @@ def intake_csv(
     """
     chosen = crm.intake_channels.choose(channel)
     conv.check_text(actor, "actor", max_length=120, required=True)
-    try:
-        codecs.lookup(conv.required_text(encoding, "encoding", 40))
-    except LookupError:
-        raise ValidationError("encoding", "is not a known text encoding", value=encoding) from None
+    check_csv_format(encoding)
     rows = taken = new_customers = opportunities = 0
     errors: list[RowError] = []
     with ExitStack() as stack:

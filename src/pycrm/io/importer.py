@@ -18,7 +18,6 @@ Either way the source is streamed and at most one batch of rows is held in memor
 
 from __future__ import annotations
 
-import codecs
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
 from datetime import datetime, tzinfo
@@ -35,7 +34,7 @@ from pycrm.io.kinds import CUSTOMER_REFERENCES, ImportKind, import_kind
 from pycrm.io.match import find_customer, find_existing, match_key
 from pycrm.io.progress import with_progress
 from pycrm.io.report import ImportReport, RowError, masked
-from pycrm.io.sources import malformed, open_rows
+from pycrm.io.sources import check_csv_format, malformed, open_rows
 
 if TYPE_CHECKING:
     from pycrm.crm import CRM
@@ -63,6 +62,7 @@ def import_records(
     tz: tzinfo | None = None,
     tag_separator: str = ",",
     encoding: str = "utf-8",
+    delimiter: str = ",",
     progress: bool = False,
 ) -> ImportReport:
     """Import ``kind`` records (``"customers"``, ``"contacts"``, ``"orders"``,
@@ -76,7 +76,8 @@ def import_records(
     stored updates that record, and a later row of the same source updates an earlier one;
     blank cells leave stored values as they are. ``currency`` is used for amounts without a
     currency column, ``tz`` for times without an offset (text, or a DataFrame's naive
-    ``Timestamp``). ``progress`` shows a ``tqdm`` bar when ``tqdm`` is installed.
+    ``Timestamp``). A CSV file is read in ``encoding`` with cells separated by
+    ``delimiter``. ``progress`` shows a ``tqdm`` bar when ``tqdm`` is installed.
 
     Returns an :class:`ImportReport`; bad rows are reported there, not raised. Bad
     arguments, an unknown column in a CSV header or DataFrame, or an unreadable source raise
@@ -90,12 +91,9 @@ def import_records(
     conv.check_int(batch_size, "batch_size", minimum=1, required=True)
     conv.check_text(actor, "actor", max_length=120, required=True)
     conv.check_bool(progress, "progress")
-    try:
-        codecs.lookup(conv.check_text(encoding, "encoding", max_length=40, required=True) or "")
-    except LookupError:
-        raise ValidationError("encoding", "is not a known text encoding", value=encoding) from None
+    check_csv_format(encoding, delimiter)
     with ExitStack() as stack:
-        rows = open_rows(source, stack, encoding=encoding)
+        rows = open_rows(source, stack, encoding=encoding, delimiter=delimiter)
         if rows.columns is not None:
             plan.check_header(rows.columns)
         stream = with_progress(

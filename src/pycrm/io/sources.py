@@ -23,6 +23,7 @@ from typing import IO, Any
 
 import attrs
 
+from pycrm.domain._convert import required_text
 from pycrm.errors import ValidationError
 from pycrm.io.safe import csv_unquote
 
@@ -39,21 +40,38 @@ class Rows:
     total: int | None = None
 
 
-def open_rows(source: Any, stack: ExitStack, *, encoding: str = "utf-8") -> Rows:
+def check_csv_format(encoding: Any, delimiter: Any = ",") -> None:
+    """Refuse an unknown ``encoding``, or a ``delimiter`` that is not one character a CSV
+    file can separate cells with (a quote or a line break cannot), before a file is read."""
+    try:
+        codecs.lookup(required_text(encoding, "encoding", 40))
+    except LookupError:
+        raise ValidationError("encoding", "is not a known text encoding", value=encoding) from None
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n':
+        raise ValidationError(
+            "delimiter", "must be one character other than a quote or a line break", value=delimiter
+        )
+
+
+def open_rows(
+    source: Any, stack: ExitStack, *, encoding: str = "utf-8", delimiter: str = ","
+) -> Rows:
     """Rows of ``source``: a path, a file object (text or binary), a DataFrame or an
-    iterable of mappings. Files this opens are closed by ``stack``. A UTF-8 file may start
-    with a byte-order mark (spreadsheets write one); it is not part of the first column."""
+    iterable of mappings; a CSV file's cells are separated by ``delimiter`` (``";"`` in
+    spreadsheets saved where the decimal point is a comma). Files this opens are closed by
+    ``stack``. A UTF-8 file may start with a byte-order mark (spreadsheets write one); it is
+    not part of the first column."""
     codec = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
     if isinstance(source, str | os.PathLike):
         stream = stack.enter_context(
             open(source, encoding=codec, errors="surrogateescape", newline="")  # noqa: SIM115
         )
-        return _csv_rows(stream, encoding)
+        return _csv_rows(stream, encoding, delimiter)
     pandas = sys.modules.get("pandas")
     if pandas is not None and isinstance(source, pandas.DataFrame):
         return _frame_rows(source)
     if hasattr(source, "read"):
-        return _csv_rows(_text_stream(source, codec), encoding)
+        return _csv_rows(_text_stream(source, codec), encoding, delimiter)
     if isinstance(source, Mapping | bytes) or not isinstance(source, Iterable):
         raise ValidationError(
             "source",
@@ -71,8 +89,8 @@ def _text_stream(stream: IO[Any], encoding: str) -> IO[str]:
     return stream
 
 
-def _csv_rows(stream: IO[str], encoding: str) -> Rows:
-    reader = csv.reader(stream)
+def _csv_rows(stream: IO[str], encoding: str, delimiter: str) -> Rows:
+    reader = csv.reader(stream, delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
