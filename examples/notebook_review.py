@@ -21,7 +21,7 @@ from pathlib import Path
 from pycrm import CRM, FixedClock, Period, abc_scheme, mask_phone
 from pycrm.analytics import plots
 from pycrm.analytics.diagnosis import findings
-from pycrm.io import import_records
+from pycrm.io import csv_safe, import_records
 
 NOW = datetime(2026, 7, 1, 9, 0, tzinfo=timezone.utc)
 TZ = "Asia/Shanghai"
@@ -103,7 +103,8 @@ for summary in rfm.summary():
 # %% [markdown]
 # ## Export a segment for a campaign
 #
-# The customers RFM calls at risk, personal data masked, for the win-back mailing.
+# The customers RFM calls at risk, personal data masked and cells safe to open in a
+# spreadsheet, for the win-back mailing.
 
 # %%
 at_risk = [row.customer_id for row in rfm.segmented() if row.segment == "at risk"]
@@ -115,9 +116,9 @@ with segment_csv.open("w", encoding="utf-8", newline="") as out:
     writer.writerow(["member_id", "name", "region", "phone"])
     for customer_id in at_risk:
         customer = found[customer_id]
-        writer.writerow(
-            [customer.member_id, customer.name, customer.region, mask_phone(customer.phone)]
-        )
+        cells = [customer.member_id, customer.name, customer.region, mask_phone(customer.phone)]
+        # csv_safe: a name such as "=HYPERLINK(...)" must open as text, not as a formula.
+        writer.writerow([csv_safe(cell or "") for cell in cells])
 print(f"segment at risk: {len(at_risk)} customers exported to {segment_csv.name}")
 
 # %% [markdown]
