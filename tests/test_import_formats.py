@@ -122,3 +122,14 @@ def test_frames_without_pandas_name_the_extra(crm: CRM, monkeypatch: pytest.Monk
         with pytest.raises(ConfigurationError) as caught:
             make()
         assert str(caught.value) == f"{feature} needs pandas: pip install 'pycrm-core[pandas]'"
+
+
+def test_a_cell_in_another_encoding_says_to_name_it(crm: CRM, tmp_path: Path) -> None:
+    path = tmp_path / "legacy.csv"
+    path.write_bytes("kind,name\ncompany,Société Générale\n".encode("latin-1"))
+    (error,) = import_records(crm, "customers", path)
+    assert (error.row, error.field) == (1, "name")
+    assert "pass its encoding" in error.problem
+    assert import_records(crm, "customers", path, encoding="latin-1").created == 1
+    with crm.session() as s:
+        assert [c.name for c in s.customers.stream()] == ["Société Générale"]

@@ -208,7 +208,10 @@ def _bad_text(value: Any) -> str | None:
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError:
-                return "is not valid text (undecodable bytes or a lone surrogate)"
+                return (
+                    "is not valid text (bytes the file's encoding cannot read, or a lone "
+                    "surrogate); if the file is not UTF-8, pass its encoding"
+                )
         return None
     if isinstance(value, list | tuple | set | frozenset):
         return next((p for p in map(_bad_text, value) if p), None)
