@@ -133,10 +133,16 @@ def test_a_leaderboard_bar_per_owner_and_currency(tmp_path: Path) -> None:
     )
     figure = plots.leaderboard(table)
     saved(figure, tmp_path / "board.png")
-    (axes,) = figure.axes
-    assert [p.get_width() for p in axes.patches] == [900, 100, 50]
-    labels = [t.get_text() for t in axes.get_yticklabels()]
-    assert sorted(labels) == ["ann (CNY)", "ann (USD)", "bo (CNY)"]
+    # Yuan and dollars on one axis would compare 900 with 50: a panel per currency instead.
+    cny, usd = figure.axes
+    assert [p.get_width() for p in cny.patches] == [900, 100]
+    heights = {t.get_text(): t.get_position()[1] for t in cny.get_yticklabels()}
+    assert heights["ann"] > heights["bo"]  # best on top
+    assert cny.get_xlabel() == "amount (CNY)"
+    assert [p.get_width() for p in usd.patches] == [50]
+    assert [t.get_text() for t in usd.get_yticklabels()] == ["ann"]
+    assert usd.get_xlabel() == "amount (USD)"
+    assert figure.get_suptitle() == "Leaderboard"
 
 
 def test_sla_attainment_bars_are_rates(tmp_path: Path) -> None:

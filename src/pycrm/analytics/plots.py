@@ -139,23 +139,28 @@ def monthly_trends(table: ReportTable[Any]) -> Figure:
 
 
 def leaderboard(table: ReportTable[Any]) -> Figure:
-    """Horizontal bars of each row's amount, best on top, labelled with its owner (and
-    currency, when there is one). For ``leaderboard``."""
+    """Horizontal bars of each row's amount, best on top, labelled with its owner. For
+    ``leaderboard``. Amounts in different currencies cannot share an axis, so each currency
+    gets a panel of its own, its axis labelled with it."""
     labels = _columns(table, "label")
     owner = _pick([c for c in labels if c != "currency"], ("owner", "team"), "owner", "a board")
     amount = _pick(_columns(table, "amount"), ("amount",), "amount", "a leaderboard")
-    figure = _new_figure()
-    axes = figure.add_subplot()
-    names = [
-        _label(getattr(row, owner))
-        + (f" ({row.currency})" if "currency" in labels and row.currency else "")
-        for row in table
-    ]
-    positions = list(range(len(names)))[::-1]
-    axes.barh(positions, [_number(getattr(row, amount)) for row in table], height=0.6)
-    axes.set_yticks(positions, names)
-    axes.set_xlabel(amount)
-    _title(axes, table)
+    panels: dict[str | None, list[Any]] = {}
+    for row in table:
+        currency = row.currency if "currency" in labels else None
+        panels.setdefault(currency, []).append(row)
+    panels = panels or {None: []}
+    figure = _new_figure() if len(panels) == 1 else _new_figure(8.0, 1.5 + 3.0 * len(panels))
+    for n, (currency, rows) in enumerate(panels.items(), start=1):
+        axes = figure.add_subplot(len(panels), 1, n)
+        positions = list(range(len(rows)))[::-1]
+        axes.barh(positions, [_number(getattr(row, amount)) for row in rows], height=0.6)
+        axes.set_yticks(positions, [_label(getattr(row, owner)) for row in rows])
+        axes.set_xlabel(f"{amount} ({currency})" if currency else amount)
+        if len(panels) == 1:
+            _title(axes, table)
+    if len(panels) > 1:
+        figure.suptitle(table.heading)
     return figure
 
 
