@@ -17,6 +17,17 @@ What pycrm does:
   (:func:`ensure_transaction`), which also makes its savepoints nest properly. Foreign-key
   enforcement and WAL stay the host's choice there (pycrm's sessions check references
   themselves); a host can call :func:`configure_sqlite_engine` on its engine to opt in.
+* A transaction of its own takes the write lock before its first write
+  (:func:`lock_before_first_write`). In WAL mode a transaction that has read and then writes
+  after another connection committed fails at once with "database is locked"
+  (``SQLITE_BUSY_SNAPSHOT``): the busy timeout cannot help, since waiting would not make its
+  snapshot current. Reads-then-writes are what a session does (get, then update), so two
+  threads or processes saving at once would fail instead of taking turns. Until its first
+  write the transaction has only read, so it is ended there and begun again with
+  ``BEGIN IMMEDIATE``, which waits its turn; versions checked on update still catch a
+  change made in between (as :class:`pycrm.ConcurrencyConflict`), as on the server
+  databases, whose transactions read committed data too. A host's own transaction is left
+  as the host runs it.
 """
 
 from __future__ import annotations
@@ -51,6 +62,35 @@ def ensure_transaction(connection: Connection) -> None:
     dbapi_connection: Any = connection.connection.dbapi_connection
     if not getattr(dbapi_connection, "in_transaction", True):
         connection.exec_driver_sql("BEGIN")
+
+
+def take_write_lock(connection: Connection) -> None:
+    """Restart ``connection``'s SQLite transaction, which must not have written yet, as
+    ``BEGIN IMMEDIATE``: it waits (up to the busy timeout) until it is the one writer."""
+    dbapi_connection: Any = connection.connection.dbapi_connection
+    # On the driver's connection, so SQLAlchemy's own transaction goes on as it is.
+    dbapi_connection.execute("ROLLBACK")
+    dbapi_connection.execute("BEGIN IMMEDIATE")
+
+
+def lock_before_first_write(connection: Connection) -> None:
+    """Take the write lock on ``connection`` (a transaction of pycrm's own, begun, nothing
+    written yet) just before its first statement that is not a ``SELECT``; a savepoint
+    counts, since a transaction cannot be restarted under one. See the module docstring."""
+    if connection.dialect.name != "sqlite":
+        return
+    locked = False
+
+    def before_execute(
+        conn: Connection, _cursor: Any, statement: str, *_args: Any, **_kw: Any
+    ) -> None:
+        nonlocal locked
+        if locked or statement.lstrip()[:6].upper() == "SELECT":
+            return
+        locked = True
+        take_write_lock(conn)
+
+    event.listen(connection, "before_cursor_execute", before_execute)
 
 
 def configure_sqlite_engine(

@@ -1,7 +1,8 @@
 """One unit of work on a SQL database: owned by pycrm, or joined to a host's transaction.
 
 Owned: a connection is taken from the engine, used for one transaction and given back on
-commit or rollback; after-commit callbacks run right after the commit.
+commit or rollback; after-commit callbacks run right after the commit. On SQLite it takes
+the write lock before its first write (see ``sqlite.py``).
 
 Joined: pycrm works inside a SAVEPOINT on the host's connection. ``commit()`` releases it and
 ``rollback()`` rolls back to it; the host's transaction is never ended here. Callbacks wait
@@ -21,7 +22,7 @@ from pycrm.storage.sqlalchemy.analytics import SqlAnalytics
 from pycrm.storage.sqlalchemy.hooks import HostCommitHooks
 from pycrm.storage.sqlalchemy.outbox import SqlOutboxQueue
 from pycrm.storage.sqlalchemy.repository import SqlAuditTable, SqlEntityTable, TableSet
-from pycrm.storage.sqlalchemy.sqlite import ensure_transaction
+from pycrm.storage.sqlalchemy.sqlite import ensure_transaction, lock_before_first_write
 
 
 class SqlTransaction:
@@ -36,6 +37,7 @@ class SqlTransaction:
             try:
                 conn.begin()
                 ensure_transaction(conn)
+                lock_before_first_write(conn)
             except BaseException:
                 conn.close()
                 raise
