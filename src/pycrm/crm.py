@@ -214,8 +214,7 @@ class CRM:
         session joins the host's transaction: its changes commit or roll back with the host's,
         and events reach plugins only once the host commits.
         """
-        if self._closed:
-            raise ConfigurationError("this CRM has been closed")
+        self._check_open()
         scope: Scope | None = None
         if isinstance(actor, Actor):
             scope = self.authorize(actor)
@@ -302,6 +301,7 @@ class CRM:
         often as messages should go out. Several dispatchers may run at once. ``policy``
         defaults to :attr:`delivery_policy`; ``progress`` shows a ``tqdm`` bar.
         """
+        self._check_open()
         conv.check_bool(progress, "progress")
         counter = ProgressCounter(enabled=progress, description="dispatch", unit=" messages")
         move = counter.update_to
@@ -340,6 +340,7 @@ class CRM:
         """
         from pycrm.automation.runner import run_tick
 
+        self._check_open()
         moment = conv.check_datetime(now, "now", required=False) or self.clock.now()
         conv.check_int(limit, "limit", minimum=1, required=True)
         conv.check_bool(progress, "progress")
@@ -382,6 +383,7 @@ class CRM:
         database that holds data. Returns the number of rows rewritten; safe to run again and
         alongside sessions. A store that keeps nothing at rest (the memory store) rewrites
         nothing."""
+        self._check_open()
         conv.check_int(batch_size, "batch_size", minimum=1, required=True)
         reencrypt = getattr(self.store, "reencrypt", None)
         if reencrypt is None:
@@ -391,6 +393,7 @@ class CRM:
 
     def upgrade(self, revision: str = "head") -> None:
         """Bring pycrm's tables to ``revision`` with the shipped migrations (SQL stores only)."""
+        self._check_open()
         upgrade = getattr(self.store, "upgrade", None)
         if upgrade is None:
             raise ConfigurationError(f"{type(self.store).__name__} has no schema to migrate")
@@ -562,6 +565,7 @@ class CRM:
         """Take each row of a CSV file (path or file object) in through ``channel``, one
         session per row as ``actor``, and report refused rows; see
         :func:`pycrm.intake.intake_csv`."""
+        self._check_open()
         return intake_csv(
             self,
             source,
@@ -649,6 +653,11 @@ class CRM:
             return
         for event in events:
             call_each(hook, {"event": event, "crm": self}, event.name)
+
+    def _check_open(self) -> None:
+        # Work on a closed CRM would reopen connections its close() released.
+        if self._closed:
+            raise ConfigurationError("this CRM has been closed")
 
     def close(self) -> None:
         """Tell plugins, then release the store's connections. Idempotent."""
