@@ -192,6 +192,18 @@ def test_writes_out_of_scope_are_refused_audited_and_change_nothing(
     assert refusals(crm, "customer", world["Ann Co"].id) == ["update"]
 
 
+def test_refusal_names_the_operation_and_the_record(crm: CRM, world: dict[str, Customer]) -> None:
+    cid = world["Cid Co"].id
+    with pytest.raises(PermissionDenied) as refused, crm.session(actor=ANN) as s:
+        s.contacts.add(Contact(customer_id=cid, name="Sneaky"))
+    assert str(refused.value) == (
+        f"'ann' may not refer to customer {cid!r}: it is outside the actor's scope"
+    )
+    with pytest.raises(PermissionDenied) as refused, crm.session(actor=ANN) as s:
+        s.customers.remove(cid)
+    assert str(refused.value).startswith(f"'ann' may not remove customer {cid!r}:")
+
+
 def test_writes_in_scope_work_for_the_actor(crm: CRM, world: dict[str, Customer]) -> None:
     with crm.session(actor=ANN) as s:
         mine = s.customers.add(Customer(kind="company", name="New", owner="ann"))

@@ -443,9 +443,10 @@ class Session:
     ) -> NoReturn:
         """Refuse ``operation`` on a record out of this session's reach, auditing it."""
         self._note_denied(operation, entity_type, entity_id, customer_id)
+        # "refer to customer" names the type already.
+        action = operation if operation.endswith(entity_type) else f"{operation} {entity_type}"
         raise PermissionDenied(
-            f"{self.actor!r} may not {operation} {entity_type} {entity_id!r}: "
-            "it is outside the actor's scope"
+            f"{self.actor!r} may not {action} {entity_id!r}: it is outside the actor's scope"
         )
 
     def _write_denials(self) -> None:
