@@ -139,7 +139,9 @@ class SqlStore:
         if current is None and self._tables_exist():
             raise ConfigurationError(
                 f"pycrm's tables ({self.tables.prefix}*) exist but carry no migration record "
-                f"in {self.tables.version_table}; stamp them with Alembic or let pycrm create them"
+                f"in {self.tables.version_table}: if the host's own migrations manage them, "
+                "open with create_schema=False; otherwise stamp them with pycrm's revision or "
+                "let pycrm create them"
             )
         try:
             self.upgrade()
