@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from pycrm import CRM, ConfigurationError, Customer
+from pycrm import CRM, ConfigurationError, Customer, hookimpl
+from pycrm.storage import MemoryStore
 
 CALLS: dict[str, Callable[[CRM], Any]] = {
     "session": lambda crm: crm.session(),
@@ -34,3 +35,32 @@ def test_closed_crm_refuses_to_migrate(crm: CRM) -> None:
     crm.close()
     with pytest.raises(ConfigurationError, match="closed"):
         crm.upgrade()
+
+
+class Flusher:
+    """A plugin holding notes until the CRM closes, then storing them in a session."""
+
+    def __init__(self) -> None:
+        self.pending = ["Held back until shutdown"]
+        self.calls = 0
+
+    @hookimpl
+    def pycrm_shutdown(self, crm: CRM) -> None:
+        self.calls += 1
+        with crm.session(actor="flusher") as s:
+            for name in self.pending:
+                s.customers.add(Customer.person(name))
+        crm.close()  # returns at once: the CRM is closing already
+
+
+def test_a_plugin_can_flush_in_shutdown_then_the_crm_is_closed() -> None:
+    store = MemoryStore()
+    flusher = Flusher()
+    crm = CRM(store, plugins=[flusher])
+    crm.close()
+    crm.close()
+    assert flusher.calls == 1
+    with pytest.raises(ConfigurationError, match="closed"):
+        crm.session()
+    with CRM(store).session() as s:
+        assert [c.name for c in s.customers.stream()] == ["Held back until shutdown"]

@@ -127,6 +127,7 @@ class CRM:
         self.phone_region: str = check_region(phone_region, "phone_region")
         """The region phone numbers without a country code are read in (E.164 and hashes)."""
         self._closed = False
+        self._closing = False
         self.plugins.hook.pycrm_startup(crm=self)
 
     @classmethod
@@ -660,12 +661,18 @@ class CRM:
             raise ConfigurationError("this CRM has been closed")
 
     def close(self) -> None:
-        """Tell plugins, then release the store's connections. Idempotent."""
-        if self._closed:
+        """Tell plugins, then release the store's connections. Idempotent.
+
+        Plugins can still open sessions in ``pycrm_shutdown`` (to flush what they hold);
+        a ``close()`` they call from there returns at once."""
+        if self._closed or self._closing:
             return
-        self._closed = True
-        self.plugins.hook.pycrm_shutdown(crm=self)
-        self.store.close()
+        self._closing = True
+        try:
+            self.plugins.hook.pycrm_shutdown(crm=self)
+        finally:
+            self._closed = True
+            self.store.close()
 
     def __enter__(self) -> CRM:
         return self
