@@ -150,16 +150,17 @@ def leaderboard(table: ReportTable[Any]) -> Figure:
         currency = row.currency if "currency" in labels else None
         panels.setdefault(currency, []).append(row)
     panels = panels or {None: []}
-    figure = _new_figure() if len(panels) == 1 else _new_figure(8.0, 1.5 + 3.0 * len(panels))
+    single = len(panels) == 1
+    figure = _new_figure() if single else _new_figure(8.0, 1.5 + 3.0 * len(panels))
     for n, (currency, rows) in enumerate(panels.items(), start=1):
         axes = figure.add_subplot(len(panels), 1, n)
         positions = list(range(len(rows)))[::-1]
         axes.barh(positions, [_number(getattr(row, amount)) for row in rows], height=0.6)
         axes.set_yticks(positions, [_label(getattr(row, owner)) for row in rows])
         axes.set_xlabel(f"{amount} ({currency})" if currency else amount)
-        if len(panels) == 1:
-            _title(axes, table)
-    if len(panels) > 1:
+    if single:
+        _title(figure.axes[0], table)
+    else:
         figure.suptitle(table.heading)
     return figure
 

@@ -64,7 +64,6 @@ class RowError:
 
 
 REPORT_COLUMNS = ("row", "column", "field", "problem", "value")
-_ERROR_FIELDS = attrs.fields(RowError)
 
 
 def errors_csv(errors: Iterable[RowError], target: IO[str] | None = None) -> str:
@@ -130,9 +129,9 @@ class ImportReport:
         of :meth:`to_csv` (``row`` as integers; no defusing, since nothing is opened in a
         spreadsheet). Needs pandas (``pip install pycrm-core[pandas]``)."""
         pandas = require_pandas("ImportReport.to_pandas()")
-        records = [attrs.astuple(error) for error in self.errors]
-        frame = pandas.DataFrame.from_records(records, columns=[f.name for f in _ERROR_FIELDS])
-        return frame[list(REPORT_COLUMNS)].astype({"row": "int64"})
+        records = [[getattr(error, name) for name in REPORT_COLUMNS] for error in self.errors]
+        frame = pandas.DataFrame.from_records(records, columns=list(REPORT_COLUMNS))
+        return frame.astype({"row": "int64"})
 
     def summary(self) -> str:
         """One line: rows read, what was stored, what was refused."""
